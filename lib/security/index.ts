@@ -1,0 +1,1 @@
+export { newToken, hashToken, safeEqual, looksLikeToken, sha256Hex } from './tokens';

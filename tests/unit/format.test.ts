@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { formatDate, formatDateTime, formatWareki, formatYen, todayInTokyo } from '../../lib/format';
+
+describe('format', () => {
+  it('shows amounts in 円 with separators', () => {
+    expect(formatYen(12345000n)).toBe('12,345,000円');
+    expect(formatYen(0)).toBe('0円');
+    expect(formatYen(null)).toBe('');
+  });
+  it('shows date-only values as that calendar day in 西暦 and 和暦', () => {
+    expect(formatDate('2026-11-27')).toBe('2026年11月27日');
+    expect(formatDate(new Date('2026-11-27T00:00:00Z'))).toBe('2026年11月27日');
+    expect(formatWareki('2026-11-27')).toBe('令和8年11月27日');
+    expect(formatWareki('2019-05-01')).toBe('令和元年5月1日');
+  });
+  it('shows instants in Asia/Tokyo', () => {
+    expect(formatDateTime(new Date('2026-11-26T23:30:00Z'))).toBe('2026/11/27 08:30:00');
+    expect(todayInTokyo(new Date('2026-11-26T15:30:00Z'))).toBe('2026-11-27');
+  });
+});
