@@ -25,6 +25,8 @@ export interface PModel {
   fields: PField[];
   uniques: string[][];
   indexes: string[][];
+  /** Index method per entry of `indexes` ('btree' unless `type: Gin` etc. is declared). */
+  indexTypes: string[];
 }
 export interface PSchema {
   models: PModel[];
@@ -44,7 +46,7 @@ export function readPrismaSchema(file = path.resolve(import.meta.dirname, '../..
   const models: PModel[] = [];
   for (const m of src.matchAll(/^model\s+(\w+)\s*\{\n([\s\S]*?)^\}/gm)) {
     const [, name, body] = m;
-    const model: PModel = { name, table: name, fields: [], uniques: [], indexes: [] };
+    const model: PModel = { name, table: name, fields: [], uniques: [], indexes: [], indexTypes: [] };
     for (const raw of body.split('\n')) {
       const line = raw.trim();
       if (!line) continue;
@@ -54,7 +56,10 @@ export function readPrismaSchema(file = path.resolve(import.meta.dirname, '../..
         const u = line.match(/^@@unique\(\[([^\]]+)\]/);
         if (u) model.uniques.push(u[1].split(',').map((s) => s.trim()));
         const i = line.match(/^@@index\(\[([^\]]+)\]/);
-        if (i) model.indexes.push(i[1].split(',').map((s) => s.trim()));
+        if (i) {
+          model.indexes.push(i[1].split(',').map((s) => s.trim()));
+          model.indexTypes.push((line.match(/\btype:\s*(\w+)/)?.[1] ?? 'btree').toLowerCase());
+        }
         continue;
       }
       const fm = line.match(/^(\w+)\s+(\w+)(\[\])?(\?)?\s*(.*)$/);

@@ -34,20 +34,22 @@ async function columns(table: string) {
   return new Map(rows.map((r) => [r.column_name, r]));
 }
 
-/** Index column lists per table: [{ unique, columns }] */
+/** Index column lists per table: [{ unique, columns }] (non-btree methods appended as "@gin") */
 async function indexes(table: string) {
-  const { rows } = await client.query<{ indisunique: boolean; cols: string[] }>(
-    `SELECT i.indisunique, array_agg(a.attname ORDER BY k.ord)::text[] AS cols
+  const { rows } = await client.query<{ indisunique: boolean; cols: string[]; amname: string }>(
+    `SELECT i.indisunique, array_agg(a.attname ORDER BY k.ord)::text[] AS cols, am.amname
        FROM pg_index i
        JOIN pg_class t ON t.oid = i.indrelid
+       JOIN pg_class ic ON ic.oid = i.indexrelid
+       JOIN pg_am am ON am.oid = ic.relam
        JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = 'public'
        CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
        JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
       WHERE t.relname = $1
-      GROUP BY i.indexrelid, i.indisunique`,
+      GROUP BY i.indexrelid, i.indisunique, am.amname`,
     [table],
   );
-  return rows.map((r) => ({ unique: r.indisunique, cols: r.cols.join(',') }));
+  return rows.map((r) => ({ unique: r.indisunique, cols: r.cols.join(',') + (r.amname === 'btree' ? '' : `@${r.amname}`) }));
 }
 
 describe('schema.prisma ⇔ migrations', () => {
@@ -94,7 +96,10 @@ describe('schema.prisma ⇔ migrations', () => {
           if (f.id || f.unique) expected.push({ unique: true, cols: f.column });
         }
         for (const u of model.uniques) expected.push({ unique: true, cols: u.map(col).join(',') });
-        for (const i of model.indexes) expected.push({ unique: false, cols: i.map(col).join(',') });
+        model.indexes.forEach((i, n) => {
+          const type = model.indexTypes[n];
+          expected.push({ unique: false, cols: i.map(col).join(',') + (type === 'btree' ? '' : `@${type}`) });
+        });
         const key = (x: { unique: boolean; cols: string }) => `${x.unique ? 'U' : 'I'}:${x.cols}`;
         expect(idx.map(key).sort()).toEqual(expected.map(key).sort());
       });
