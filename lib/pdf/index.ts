@@ -1,0 +1,6 @@
+/** PDF inspection and incremental updates (no Next.js imports). */
+export { inspectPdf, inspectPdfSync, type InspectOptions, type PdfInfo } from './inspect';
+export { PdfDocument, PdfFormatError, decodeStream, type XrefEntry, type XrefSection } from './document';
+export { IncrementalPdf, serialize, serializeName, type WrittenUpdate } from './writer';
+export { PdfDict, PdfName, PdfRaw, PdfRef, PdfStream, PdfString, name, isDict, type PdfObj } from './objects';
+export { Parser, PdfSyntaxError, indexOfAscii, lastIndexOfAscii, latin1 } from './parser';
