@@ -1,0 +1,83 @@
+/**
+ * The master key: 32 bytes that wrap every other secret at rest (the dev PKI's private keys here,
+ * per-document data keys in lib/storage).
+ *
+ * - `MASTER_KEY` (base64 of exactly 32 bytes) wins when set. Production requires it.
+ * - Otherwise (development/test) a random key is generated once under DATA_DIR as `master.key`
+ *   (base64, mode 0600). Creation is race-safe: the key is written to a temp file and hard-linked
+ *   into place, so when two processes start at once exactly one key wins and both read it.
+ *
+ * The key is never logged. `masterKeyId()` gives a short, non-secret identifier.
+ */
+import { createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { chmod, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { getConfig } from '../config';
+import { AppError } from '../errors';
+
+const cache = new Map<string, Promise<Buffer>>();
+
+function decodeKey(b64: string, source: string): Buffer {
+  const key = Buffer.from(b64.trim(), 'base64');
+  if (key.length !== 32) {
+    throw new AppError('internal', 'マスター鍵の形式が正しくありません（32バイトのbase64が必要です）。', {
+      details: { source },
+    });
+  }
+  return key;
+}
+
+/** Path of the generated development master key file. */
+export function masterKeyPath(): string {
+  return path.join(getConfig().dataDir, 'master.key');
+}
+
+async function loadOrCreateFile(file: string): Promise<Buffer> {
+  try {
+    return decodeKey(await readFile(file, 'utf8'), 'file');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(tmp, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  await chmod(tmp, 0o600);
+  try {
+    await link(tmp, file); // fails with EEXIST when another process won the race
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+  return decodeKey(await readFile(file, 'utf8'), 'file');
+}
+
+/** The 32-byte master key (cached per process and per DATA_DIR / MASTER_KEY). */
+export function getMasterKey(): Promise<Buffer> {
+  const c = getConfig();
+  const cacheKey = c.MASTER_KEY ? `env:${createHash('sha256').update(c.MASTER_KEY).digest('hex')}` : `file:${c.dataDir}`;
+  let p = cache.get(cacheKey);
+  if (!p) {
+    if (c.MASTER_KEY) {
+      p = Promise.resolve(decodeKey(c.MASTER_KEY, 'env'));
+    } else if (c.NODE_ENV === 'production') {
+      p = Promise.reject(new AppError('internal', '本番環境では MASTER_KEY の設定が必要です。'));
+    } else {
+      p = loadOrCreateFile(masterKeyPath());
+    }
+    p.catch(() => cache.delete(cacheKey));
+    cache.set(cacheKey, p);
+  }
+  return p.then((k) => Buffer.from(k)); // a copy: callers may zero their buffer
+}
+
+/** Non-secret identifier of the master key: first 8 hex chars of its SHA-256. */
+export async function masterKeyId(): Promise<string> {
+  return createHash('sha256').update(await getMasterKey()).digest('hex').slice(0, 8);
+}
+
+/** Derive a purpose-bound subkey (HKDF-SHA256) so the master key itself is never used directly twice. */
+export async function deriveKey(purpose: string, length = 32): Promise<Buffer> {
+  const mk = await getMasterKey();
+  return Buffer.from(hkdfSync('sha256', mk, Buffer.alloc(0), `tachiai-sign:${purpose}`, length));
+}
