@@ -1,0 +1,348 @@
+/**
+ * PAdES B-LTA sealing: (a) B-T signature, (b) DSS incremental update, (c) document timestamp —
+ * every step after the first is an incremental update, and the output starts with the input bytes.
+ *
+ * We write placeholders and the ByteRange ourselves (we know their byte positions) and hash the
+ * covered ranges chunk by chunk with node:crypto, so a 30 MB file is read twice (signature and
+ * document timestamp) and copied once (the final concatenation).
+ */
+import crypto from 'node:crypto';
+import { AppError } from '../errors';
+import {
+  IncrementalPdf,
+  PdfDict,
+  PdfDocument,
+  PdfName,
+  PdfObj,
+  PdfRaw,
+  PdfRef,
+  PdfStream,
+  PdfString,
+  decodeStream,
+  inspectPdfSync,
+  serialize,
+} from '../pdf';
+import type { KeyProvider, RevocationMaterial } from '../pki/types';
+import type { TsaClient } from '../tsa/types';
+import { buildPadesCms, checkTimestampToken, parseSignedData, certDer } from './cms';
+
+export type RevocationFn = (chain: Uint8Array[]) => Promise<RevocationMaterial>;
+
+export interface SealOptions {
+  /** Text of /Reason (the witness-type agreement incl. the envelope id). */
+  reason: string;
+  name?: string;
+  location?: string;
+  contactInfo?: string;
+  signingTime?: Date;
+  keyProvider?: KeyProvider;
+  tsa?: TsaClient;
+  revocation?: RevocationFn;
+  /** Bytes reserved for the CMS (default 32768). */
+  signatureSize?: number;
+}
+
+/** Lazily-provided defaults (lib/pki + lib/tsa); set by `configurePadesDefaults` or the index module. */
+export interface PadesDefaults {
+  keyProvider?: () => Promise<KeyProvider>;
+  tsa?: () => Promise<TsaClient>;
+  revocation?: RevocationFn;
+}
+const defaults: PadesDefaults = {};
+export function configurePadesDefaults(d: PadesDefaults): void {
+  Object.assign(defaults, d);
+}
+
+const SIG_SIZE = 32768;
+const DTS_SIZE = 16384;
+
+export function pdfDate(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `D:${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`;
+}
+
+function openForSealing(pdf: Uint8Array): PdfDocument {
+  inspectPdfSync(pdf); // throws pdf_empty / pdf_invalid / pdf_encrypted
+  return new PdfDocument(pdf);
+}
+
+interface SignedRevision {
+  /** Decoded /Contents (DER + zero padding) — the VRI key source. */
+  contents: Uint8Array;
+  der: Uint8Array;
+  byteRange: [number, number, number, number];
+}
+
+/** Writes a signature field + placeholder as one incremental update, hashes the ByteRange and fills /Contents. */
+async function addSignatureRevision(
+  w: IncrementalPdf,
+  kind: 'sig' | 'dts',
+  entries: Array<[string, PdfObj]>,
+  size: number,
+  produce: (digest: Uint8Array) => Promise<Uint8Array>,
+): Promise<SignedRevision> {
+  const doc = w.doc;
+  const sigRef = w.allocate();
+  const fieldRef = w.allocate();
+  const pageRef = doc.firstPageRef();
+  if (!pageRef) throw new AppError('pdf_invalid', 'PDFのページを読み取れません。');
+  const br = '/ByteRange [0 0000000000 0000000000 0000000000]';
+  const contents = '/Contents <' + '0'.repeat(size * 2) + '>';
+  const head =
+    kind === 'sig'
+      ? '/Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached'
+      : '/Type /DocTimeStamp /Filter /Adobe.PPKLite /SubFilter /ETSI.RFC3161';
+  const extra = entries.map(([k, v]) => `/${k} ${serialize(v)}`).join(' ');
+  const sigDict = new PdfRaw(`<<${head} ${br} ${contents}${extra ? ' ' + extra : ''}>>`);
+
+  // Field name unique among existing top-level fields.
+  const catalog = w.dict(w.rootRef);
+  if (!catalog) throw new AppError('pdf_invalid', 'PDFのカタログを読み取れません。');
+  const acroRefOrDict = catalog.get('AcroForm');
+  const acro = w.dict(acroRefOrDict)?.clone() ?? new PdfDict();
+  const fieldsVal = acro.get('Fields');
+  const fields = (w.resolve(fieldsVal) as PdfObj[] | undefined) ?? [];
+  const names = new Set(
+    (Array.isArray(fields) ? fields : []).map((f) => {
+      const t = w.dict(f)?.get('T');
+      return t instanceof PdfString ? t.text() : '';
+    }),
+  );
+  const base = kind === 'sig' ? 'TachiaiSeal' : 'TachiaiDocTimeStamp';
+  let n = 1;
+  while (names.has(`${base}${n}`)) n++;
+  const field = new PdfDict([
+    ['FT', new PdfName('Sig')],
+    ['T', PdfString.fromText(`${base}${n}`)],
+    ['V', sigRef],
+    ['Type', new PdfName('Annot')],
+    ['Subtype', new PdfName('Widget')],
+    ['Rect', [0, 0, 0, 0]],
+    ['F', 132],
+    ['P', pageRef],
+  ]);
+
+  const objects: Array<[PdfRef, PdfObj]> = [
+    [sigRef, sigDict],
+    [fieldRef, field],
+  ];
+  // Page /Annots.
+  const page = w.dict(pageRef);
+  if (!page) throw new AppError('pdf_invalid', 'PDFのページを読み取れません。');
+  const annots = page.get('Annots');
+  if (annots instanceof PdfRef) {
+    const arr = w.resolve(annots);
+    objects.push([new PdfRef(annots.num, w.genOf(annots.num)), [...(Array.isArray(arr) ? arr : []), fieldRef]]);
+  } else {
+    const p2 = page.clone().set('Annots', [...(Array.isArray(annots) ? annots : []), fieldRef]);
+    objects.push([new PdfRef(pageRef.num, w.genOf(pageRef.num)), p2]);
+  }
+  // AcroForm /Fields + /SigFlags 3.
+  if (fieldsVal instanceof PdfRef) {
+    objects.push([new PdfRef(fieldsVal.num, w.genOf(fieldsVal.num)), [...fields, fieldRef]]);
+  } else {
+    acro.set('Fields', [...fields, fieldRef]);
+  }
+  acro.set('SigFlags', 3);
+  if (acroRefOrDict instanceof PdfRef) {
+    objects.push([new PdfRef(acroRefOrDict.num, w.genOf(acroRefOrDict.num)), acro]);
+  } else {
+    const acroRef = w.allocate();
+    objects.push([acroRef, acro]);
+    const cat2 = catalog.clone().set('AcroForm', acroRef);
+    objects.push([new PdfRef(w.rootRef.num, w.genOf(w.rootRef.num)), cat2]);
+  }
+
+  const upd = w.append(objects);
+  const buf = Buffer.from(upd.bytes.buffer, upd.bytes.byteOffset, upd.bytes.byteLength);
+  const rel = upd.offsets.get(sigRef.num)! - upd.start;
+  const brRel = buf.indexOf('/ByteRange [', rel, 'latin1');
+  const cRel = buf.indexOf('/Contents <', rel, 'latin1') + 10;
+  const a = upd.start + cRel; // '<'
+  const b = a + size * 2 + 2; // after '>'
+  const total = w.length;
+  const byteRange: [number, number, number, number] = [0, a, b, total - b];
+  const brText = `/ByteRange [0 ${a} ${b} ${total - b}]`;
+  if (brText.length > br.length) throw new AppError('seal_failed', '署名領域の計算に失敗しました。');
+  buf.write(brText.padEnd(br.length, ' '), brRel, 'latin1');
+
+  const h = crypto.createHash('sha256');
+  let pos = 0;
+  for (const ch of w.chunks) {
+    const s = pos, e = pos + ch.length;
+    if (e <= a || s >= b) h.update(ch);
+    else {
+      if (s < a) h.update(ch.subarray(0, a - s));
+      if (e > b) h.update(ch.subarray(b - s));
+    }
+    pos = e;
+  }
+  const der = await produce(h.digest());
+  if (der.length > size) throw new AppError('seal_failed', `署名データが確保した領域（${size} バイト）を超えました。`);
+  buf.write(Buffer.from(der).toString('hex').toUpperCase(), cRel + 1, 'latin1');
+  const full = Buffer.alloc(size);
+  Buffer.from(der).copy(full);
+  return { contents: full, der, byteRange };
+}
+
+function dedupe(list: Uint8Array[]): Uint8Array[] {
+  const seen = new Set<string>();
+  return list.filter((x) => {
+    const k = crypto.createHash('sha256').update(x).digest('hex');
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/**
+ * Adds (or extends) the catalog's /DSS in one incremental update. Each `vri` entry names the
+ * signature /Contents it validates (VRI key = uppercase hex SHA-1 of the /Contents bytes).
+ */
+export function addDssRevision(w: IncrementalPdf, items: Array<{ contents: Uint8Array; material: RevocationMaterial }>): void {
+  const catalog = w.dict(w.rootRef);
+  if (!catalog) throw new AppError('pdf_invalid', 'PDFのカタログを読み取れません。');
+  const old = w.dict(catalog.get('DSS'))?.clone() ?? new PdfDict();
+  const objects: Array<[PdfRef, PdfObj]> = [];
+  const known = new Map<string, PdfRef>();
+  const arrOf = (k: string): PdfObj[] => {
+    const v = w.resolve(old.get(k));
+    return Array.isArray(v) ? [...v] : [];
+  };
+  const lists: Record<'Certs' | 'CRLs' | 'OCSPs', PdfObj[]> = { Certs: arrOf('Certs'), CRLs: arrOf('CRLs'), OCSPs: arrOf('OCSPs') };
+  for (const k of Object.keys(lists) as Array<keyof typeof lists>) {
+    for (const r of lists[k]) {
+      const s = w.resolve(r);
+      if (r instanceof PdfRef && s instanceof PdfStream) {
+        try {
+          known.set(crypto.createHash('sha256').update(decodeStream(s)).digest('hex'), r);
+        } catch {
+          /* ignore undecodable */
+        }
+      }
+    }
+  }
+  const refFor = (k: keyof typeof lists, der: Uint8Array): PdfRef => {
+    const hx = crypto.createHash('sha256').update(der).digest('hex');
+    const have = known.get(hx);
+    if (have) return have;
+    const r = w.allocate();
+    objects.push([r, new PdfStream(new PdfDict(), der)]);
+    known.set(hx, r);
+    lists[k].push(r);
+    return r;
+  };
+  const vriOld = w.dict(old.get('VRI'))?.clone() ?? new PdfDict();
+  for (const it of items) {
+    const certs = dedupe(it.material.certs).map((d) => refFor('Certs', d));
+    const crls = dedupe(it.material.crls).map((d) => refFor('CRLs', d));
+    const ocsps = dedupe(it.material.ocsps).map((d) => refFor('OCSPs', d));
+    const key = crypto.createHash('sha1').update(it.contents).digest('hex').toUpperCase();
+    const v = new PdfDict([['Type', new PdfName('VRI')]]);
+    if (certs.length) v.set('Cert', certs);
+    if (crls.length) v.set('CRL', crls);
+    if (ocsps.length) v.set('OCSP', ocsps);
+    v.set('TU', PdfString.fromText(pdfDate(new Date())));
+    vriOld.set(key, v);
+  }
+  const dss = new PdfDict([['Type', new PdfName('DSS')]]);
+  for (const k of Object.keys(lists) as Array<keyof typeof lists>) if (lists[k].length) dss.set(k, lists[k]);
+  dss.set('VRI', vriOld);
+  const dssRef = catalog.get('DSS') instanceof PdfRef ? (catalog.get('DSS') as PdfRef) : w.allocate();
+  objects.push([dssRef, dss]);
+  if (!(catalog.get('DSS') instanceof PdfRef)) {
+    objects.push([new PdfRef(w.rootRef.num, w.genOf(w.rootRef.num)), catalog.clone().set('DSS', dssRef)]);
+  }
+  w.append(objects);
+}
+
+async function resolveDeps(opts: { keyProvider?: KeyProvider; tsa?: TsaClient; revocation?: RevocationFn }) {
+  const tsa = opts.tsa ?? (defaults.tsa ? await defaults.tsa() : undefined);
+  if (!tsa) throw new AppError('tsa_unavailable', 'タイムスタンプ局（TSA）が設定されていません。');
+  const revocation: RevocationFn =
+    opts.revocation ?? defaults.revocation ?? (async (chain) => ({ certs: chain, crls: [], ocsps: [] }));
+  return { tsa, revocation };
+}
+
+function chainOfToken(token: Uint8Array): Uint8Array[] {
+  const t = checkTimestampToken(token);
+  // Signer first, then the rest.
+  const rest = t.certificates.filter((c) => !t.tsaCert || Buffer.compare(Buffer.from(c), Buffer.from(t.tsaCert)) !== 0);
+  return t.tsaCert ? [t.tsaCert, ...rest] : rest;
+}
+
+async function material(revocation: RevocationFn, chains: Uint8Array[][]): Promise<RevocationMaterial> {
+  const out: RevocationMaterial = { certs: [], crls: [], ocsps: [] };
+  for (const c of chains) {
+    if (!c.length) continue;
+    const m = await revocation(c);
+    out.certs.push(...c, ...m.certs);
+    out.crls.push(...m.crls);
+    out.ocsps.push(...m.ocsps);
+  }
+  return { certs: dedupe(out.certs), crls: dedupe(out.crls), ocsps: dedupe(out.ocsps) };
+}
+
+/** Seals a PDF to PAdES B-LTA. The result starts with `pdf` byte for byte. */
+export async function sealPdf(pdf: Uint8Array, opts: SealOptions): Promise<Uint8Array> {
+  const doc = openForSealing(pdf);
+  const provider = opts.keyProvider ?? (defaults.keyProvider ? await defaults.keyProvider() : undefined);
+  if (!provider) throw new AppError('seal_failed', '封緘用の鍵が設定されていません。');
+  const { tsa, revocation } = await resolveDeps(opts);
+  const key = await provider.sealingKey();
+  const w = new IncrementalPdf(doc);
+  const when = opts.signingTime ?? new Date();
+  const entries: Array<[string, PdfObj]> = [['M', PdfString.fromText(pdfDate(when))]];
+  entries.push(['Reason', PdfString.fromText(opts.reason)]);
+  if (opts.name) entries.push(['Name', PdfString.fromText(opts.name)]);
+  if (opts.location) entries.push(['Location', PdfString.fromText(opts.location)]);
+  if (opts.contactInfo) entries.push(['ContactInfo', PdfString.fromText(opts.contactInfo)]);
+  entries.push(['Prop_Build', new PdfDict([['App', new PdfDict([['Name', new PdfName('TachiaiSign')]])]])]);
+
+  let sigToken: Uint8Array | undefined;
+  const sig = await addSignatureRevision(w, 'sig', entries, opts.signatureSize ?? SIG_SIZE, async (digest) => {
+    const r = await buildPadesCms(digest, key, async (d) => (await tsa.timestamp(d)).token);
+    sigToken = r.timestampToken;
+    return r.der;
+  });
+  const signerChain = [key.certificate, ...key.chain];
+  const m = await material(revocation, [signerChain, sigToken ? chainOfToken(sigToken) : []]);
+  addDssRevision(w, [{ contents: sig.contents, material: m }]);
+  await addSignatureRevision(w, 'dts', [], DTS_SIZE, async (digest) => (await tsa.timestamp(digest)).token);
+  return w.toBytes();
+}
+
+/**
+ * Archive timestamp renewal (B-LTA chain): a DSS update with validation data for the newest
+ * document timestamp (or signature), then a new document timestamp.
+ */
+export async function addArchiveTimestamp(
+  pdf: Uint8Array,
+  opts: { tsa?: TsaClient; revocation?: RevocationFn } = {},
+): Promise<Uint8Array> {
+  const doc = openForSealing(pdf);
+  const { tsa, revocation } = await resolveDeps(opts);
+  const sigs = doc.signatureFields().filter((f) => f.value?.get('Contents') instanceof PdfString);
+  if (!sigs.length) throw new AppError('invalid_state', 'このPDFには署名またはタイムスタンプがありません。');
+  // Newest = highest /ByteRange end.
+  const end = (d: PdfDict) => {
+    const brv = d.get('ByteRange');
+    return Array.isArray(brv) && brv.length === 4 ? (brv[2] as number) + (brv[3] as number) : 0;
+  };
+  const last = sigs.reduce((a, b) => (end(b.value!) > end(a.value!) ? b : a));
+  const contents = (last.value!.get('Contents') as PdfString).bytes;
+  let chain: Uint8Array[] = [];
+  try {
+    if (last.value!.nameOf('SubFilter') === 'ETSI.RFC3161') chain = chainOfToken(contents);
+    else {
+      const { sd } = parseSignedData(contents);
+      chain = (sd.certificates ?? []).map(certDer).filter((x): x is Uint8Array => !!x);
+    }
+  } catch {
+    throw new AppError('invalid_state', '最新の署名／タイムスタンプを読み取れません。');
+  }
+  const w = new IncrementalPdf(doc);
+  addDssRevision(w, [{ contents, material: await material(revocation, [chain]) }]);
+  await addSignatureRevision(w, 'dts', [], DTS_SIZE, async (digest) => (await tsa.timestamp(digest)).token);
+  return w.toBytes();
+}
