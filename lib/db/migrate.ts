@@ -9,7 +9,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 
-export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, '../../prisma/migrations');
+// import.meta.dirname is undefined inside the Next.js bundle (pages import lib/db); fall back to the cwd.
+export const MIGRATIONS_DIR = path.resolve(import.meta.dirname ?? path.join(process.cwd(), 'lib/db'), '../../prisma/migrations');
 const LOCK_ID = 72707369; // the advisory lock id Prisma Migrate uses
 
 export interface Migration {
