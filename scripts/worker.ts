@@ -1,0 +1,28 @@
+/**
+ * `npm run worker`: the standalone worker process (email outbox + jobs). Needs DATABASE_URL
+ * (the dev runner starts the same loop in-process instead). Ctrl-C / SIGTERM: graceful stop.
+ */
+import { getPrisma, disconnectPrisma } from '../lib/db';
+import { startWorker } from '../lib/jobs';
+
+async function main() {
+  const db = getPrisma();
+  const worker = await startWorker(db);
+  console.log('[worker] started (outbox + jobs)');
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`[worker] ${signal}: finishing the current round…`);
+    await worker.stop();
+    await disconnectPrisma();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((e) => {
+  console.error('[worker] failed to start:', e instanceof Error ? e.message : e);
+  process.exit(1);
+});
