@@ -1,2 +1,12 @@
 /** PAdES sealing (B-LTA) and verification. */
 export { sealPdf, addArchiveTimestamp, configurePadesDefaults, type SealOptions, type RevocationFn, type PadesDefaults } from './seal';
+export {
+  verifyPdf,
+  setDefaultTrustAnchors,
+  type VerificationReport,
+  type SignatureReport,
+  type VerifyOptions,
+  type PadesLevel,
+  type Check,
+  type CertSummary,
+} from './verify';
