@@ -27,3 +27,15 @@ export {
 } from './revocation';
 export { derToPem, pemToDerAll, hasCriticalTimeStampingEku, parseCertificate } from './util';
 export { x509 } from './x509';
+export {
+  signingCertificateV2,
+  signingCertificateV2Attribute,
+  checkEssCertId,
+  derSortAttributes,
+  signedAttributesDer,
+  contentTypeAttribute,
+  messageDigestAttribute,
+  signatureAlgorithmFor,
+  sha256AlgorithmIdentifier,
+} from './ess';
+export { checkSignerInfo, type SignerInfoCheck } from './cms-verify';
