@@ -1,0 +1,296 @@
+/**
+ * 封緘: the 'seal-envelope' job. After the last signer completes (lib/envelopes/signing), the job
+ * seals every document with the provider's PAdES B-LTA signature (lib/pades sealPdf), creates
+ * and seals the 合意締結証明書 (lib/certificate), stores everything encrypted (lib/storage), and
+ * only then marks the envelope `completed`, creates one DownloadLink per address and queues the
+ * completion emails — all in one guarded transaction.
+ *
+ * Idempotent: documents already sealed are skipped, the certificate is created once (unique per
+ * envelope), and the final transition only happens from `sealing`, so a retried or crashed job,
+ * or two workers, yield one seal per file and one set of emails.
+ */
+import { z } from 'zod';
+import { recordAudit } from '../audit';
+import { renderCompletionCertificate, type CertificateData, type CertificateEvent } from '../certificate';
+import { getConfig } from '../config';
+import type { Db } from '../db';
+import { AppError } from '../errors';
+import { formatDateTime } from '../format';
+import type { AuditEvent, Recipient } from '../generated/prisma/client';
+import { registerJobHandler } from '../jobs';
+import { enqueueEmail } from '../mail';
+import { sealPdf } from '../pades';
+import type { KeyProvider } from '../pki';
+import { hashToken, newToken } from '../security';
+import { deleteBlob, putBlob, readBlob } from '../storage';
+import type { TsaClient } from '../tsa/types';
+import { renderCompletionEmail } from '../../emails/completion';
+import { SEAL_JOB } from './signing';
+
+export const SERVICE_NAME = '立会サイン';
+
+export interface SealEnvelopeOptions {
+  now?: Date;
+  keyProvider?: KeyProvider;
+  tsa?: TsaClient;
+}
+
+let defaults: Omit<SealEnvelopeOptions, 'now'> = {};
+
+/** Key provider / TSA the registered job uses (tests and the dev runner; default: from config). */
+export function setSealingDefaults(opts: Omit<SealEnvelopeOptions, 'now'>): void {
+  defaults = { ...opts };
+}
+
+export const sealJobPayload = z.object({ envelopeId: z.string().uuid() });
+
+const ACTION_LABELS: Record<string, string> = {
+  'envelope.created': '封筒作成',
+  'envelope.sent': '送信',
+  'envelope.resent': '再送',
+  'email.sent': 'メール送信',
+  'signing.email_sent': '署名依頼メール送信',
+  'signing.page_opened': '署名ページ閲覧',
+  'signing.access_code_verified': 'アクセスコード認証',
+  'signing.access_code_failed': 'アクセスコード誤り',
+  'signing.locked': 'ロック',
+  'signing.otp_sent': '確認コード送信',
+  'signing.otp_verified': '確認コード認証',
+  'signing.otp_failed': '確認コード誤り',
+  'signing.completed': '署名手続き完了',
+  'envelope.sealing_started': '封緘開始',
+};
+
+function eventLabel(action: string): string {
+  return ACTION_LABELS[action] ?? action;
+}
+
+/** The sealing /Reason: the witness-type agreement, 書類ID and the parties. */
+export function sealReason(documentNumber: string, title: string, signers: Pick<Recipient, 'name' | 'company'>[]): string {
+  const parties = signers.map((s) => (s.company ? `${s.company} ${s.name}` : s.name)).join('、');
+  return `立会人型電子署名：書類ID ${documentNumber}「${title}」について、${parties} が合意したことを${SERVICE_NAME}が立会人として証明します。`;
+}
+
+function firstEvent(events: AuditEvent[], action: string, recipientId: string): AuditEvent | undefined {
+  return events.find((e) => e.action === action && e.actorId === recipientId);
+}
+
+/** Seal an envelope in `sealing`. Returns what happened; safe to call any number of times. */
+export async function sealEnvelope(db: Db, envelopeId: string, opts: SealEnvelopeOptions = {}): Promise<{ result: 'completed' | 'already_completed' | 'skipped' }> {
+  const now = opts.now ?? new Date();
+  const keyProvider = opts.keyProvider ?? defaults.keyProvider;
+  const tsa = opts.tsa ?? defaults.tsa;
+  const envelope = await db.envelope.findUnique({
+    where: { id: envelopeId },
+    include: {
+      organization: true,
+      createdBy: true,
+      documents: { orderBy: { position: 'asc' } },
+      recipients: { orderBy: [{ order: 'asc' }, { createdAt: 'asc' }] },
+      certificate: true,
+    },
+  });
+  if (!envelope) return { result: 'skipped' };
+  if (envelope.status === 'completed') return { result: 'already_completed' };
+  if (envelope.status !== 'sealing') return { result: 'skipped' };
+
+  const signers = envelope.recipients.filter((r) => r.role === 'signer');
+  const reason = sealReason(envelope.documentNumber, envelope.title, signers);
+  const location = new URL(getConfig().APP_URL).host;
+  const seal = async (pdf: Uint8Array) => {
+    try {
+      return await sealPdf(pdf, { reason, name: SERVICE_NAME, location, signingTime: now, keyProvider, tsa });
+    } catch (e) {
+      if (e instanceof AppError) throw e;
+      throw new AppError('seal_failed', '文書の封緘に失敗しました。', { cause: e });
+    }
+  };
+
+  // 1. Each document (skip the ones a previous attempt already sealed).
+  const sealedHashes = new Map<string, string>();
+  for (const doc of envelope.documents) {
+    if (doc.sealedBlobId && doc.sealedSha256) {
+      sealedHashes.set(doc.id, doc.sealedSha256);
+      continue;
+    }
+    const original = await readBlob(db, doc.originalBlobId);
+    const sealed = await seal(new Uint8Array(original));
+    const blob = await putBlob(db, sealed, { contentType: 'application/pdf' });
+    const upd = await db.document.updateMany({
+      where: { id: doc.id, sealedBlobId: null },
+      data: { sealedBlobId: blob.id, sealedSha256: blob.sha256, sealedAt: now },
+    });
+    if (upd.count !== 1) {
+      await deleteBlob(db, blob.id).catch(() => undefined); // someone else sealed it first
+      const again = await db.document.findUniqueOrThrow({ where: { id: doc.id } });
+      sealedHashes.set(doc.id, again.sealedSha256!);
+    } else {
+      sealedHashes.set(doc.id, blob.sha256);
+    }
+  }
+
+  // 2. The 合意締結証明書 (once).
+  if (!envelope.certificate) {
+    const events = await db.auditEvent.findMany({ where: { envelopeId: envelope.id }, orderBy: { id: 'asc' } });
+    const data: CertificateData = {
+      serviceName: SERVICE_NAME,
+      envelope: {
+        documentNumber: envelope.documentNumber,
+        title: envelope.title,
+        counterparty: envelope.counterparty,
+        transactionDate: envelope.transactionDate,
+        amount: envelope.amount,
+        amountTaxIncluded: envelope.amountTaxIncluded,
+        taxAmount: envelope.taxAmount,
+        contractNumber: envelope.contractNumber,
+        sentAt: envelope.sentAt,
+        completedAt: now,
+      },
+      sender: { organizationName: envelope.organization.name, name: envelope.createdBy?.name, email: envelope.createdBy?.email },
+      documents: envelope.documents.map((d) => ({
+        fileName: d.fileName,
+        pageCount: d.pageCount,
+        sha256Before: d.sha256,
+        sha256After: sealedHashes.get(d.id) ?? null,
+      })),
+      parties: envelope.recipients.map((r) => {
+        const opened = firstEvent(events, 'signing.page_opened', r.id);
+        return {
+          role: r.role,
+          partyType: r.partyType,
+          order: r.order,
+          name: r.name,
+          title: r.title,
+          company: r.company,
+          email: r.email,
+          authMethod: r.authMethod,
+          notifiedAt: r.notifiedAt,
+          openedAt: r.openedAt,
+          openedIp: opened?.ip,
+          openedUserAgent: opened?.userAgent,
+          completedAt: r.completedAt,
+          completedIp: r.completedIp,
+          completedUserAgent: r.completedUserAgent,
+          declinedAt: r.declinedAt,
+          declineReason: r.declineReason,
+        };
+      }),
+      events: events
+        .filter((e) => e.action !== 'signing.page_opened' || firstEvent(events, 'signing.page_opened', e.actorId ?? '') === e)
+        .map(
+          (e): CertificateEvent => ({
+            at: e.createdAt,
+            label: eventLabel(e.action),
+            actor: e.actorType === 'system' ? SERVICE_NAME : e.actorLabel,
+            ip: e.ip,
+            userAgent: e.userAgent,
+          }),
+        ),
+      sealedAt: now,
+      issuedAt: now,
+    };
+    const { pdf, pageCount } = await renderCompletionCertificate(data);
+    const sealed = await seal(pdf);
+    const blob = await putBlob(db, sealed, { contentType: 'application/pdf' });
+    try {
+      await db.completionCertificate.create({ data: { envelopeId: envelope.id, blobId: blob.id, sha256: blob.sha256, pageCount } });
+    } catch (e) {
+      await deleteBlob(db, blob.id).catch(() => undefined);
+      const exists = await db.completionCertificate.findUnique({ where: { envelopeId: envelope.id } });
+      if (!exists) throw e;
+    }
+  }
+
+  // 3. completed + download links + emails, once.
+  const cfg = getConfig();
+  const days = cfg.DOWNLOAD_LINK_DAYS;
+  const expiresAt = new Date(now.getTime() + days * 86_400_000);
+  const mails: Array<{ email: string; name: string; recipientId: string | null; token: string }> = [];
+  const seen = new Set<string>();
+  for (const r of envelope.recipients) {
+    const key = r.email.toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    mails.push({ email: r.email, name: r.name, recipientId: r.id, token: newToken() });
+  }
+  if (envelope.createdBy && !seen.has(envelope.createdBy.email.toLowerCase())) {
+    mails.push({ email: envelope.createdBy.email, name: envelope.createdBy.name, recipientId: null, token: newToken() });
+  }
+  const rendered = await Promise.all(
+    mails.map((m) =>
+      renderCompletionEmail({
+        envelopeTitle: envelope.title,
+        documentNumber: envelope.documentNumber,
+        documentNames: envelope.documents.map((d) => d.fileName),
+        senderOrganization: envelope.organization.name,
+        senderName: envelope.createdBy?.name,
+        recipientName: m.name,
+        downloadUrl: new URL(`/download/${m.token}`, cfg.APP_URL).toString(),
+        validDays: days,
+        expiresAtLabel: formatDateTime(expiresAt).slice(0, 16),
+        serviceName: SERVICE_NAME,
+      }),
+    ),
+  );
+
+  const done = await db.$transaction(
+    async (tx) => {
+      await tx.$queryRaw`SELECT id FROM envelopes WHERE id = ${envelope.id}::uuid FOR UPDATE`;
+      const fresh = await tx.envelope.findUniqueOrThrow({ where: { id: envelope.id }, select: { status: true } });
+      if (fresh.status !== 'sealing') return false;
+      const docs = await tx.document.findMany({ where: { envelopeId: envelope.id }, orderBy: { position: 'asc' } });
+      const cert = await tx.completionCertificate.findUnique({ where: { envelopeId: envelope.id } });
+      if (docs.some((d) => !d.sealedBlobId) || !cert) throw new AppError('seal_failed', '封緘済みファイルがそろっていません。');
+      await tx.envelope.update({ where: { id: envelope.id }, data: { status: 'completed', completedAt: now } });
+      await recordAudit(tx, {
+        organizationId: envelope.organizationId,
+        envelopeId: envelope.id,
+        actorType: 'system',
+        actorLabel: SERVICE_NAME,
+        action: 'envelope.sealed',
+        details: {
+          documents: docs.map((d) => ({ id: d.id, fileName: d.fileName, sha256: d.sha256, sealedSha256: d.sealedSha256 })),
+          certificateSha256: cert.sha256,
+        },
+        at: now,
+      });
+      for (let i = 0; i < mails.length; i++) {
+        const m = mails[i];
+        const mail = rendered[i];
+        await tx.downloadLink.create({
+          data: { envelopeId: envelope.id, recipientId: m.recipientId, email: m.email, tokenHash: hashToken(m.token), expiresAt, createdAt: now },
+        });
+        await enqueueEmail(tx, {
+          dedupeKey: `completion:${envelope.id}:${m.email.toLowerCase()}`,
+          kind: 'completion',
+          organizationId: envelope.organizationId,
+          envelopeId: envelope.id,
+          to: m.email,
+          subject: mail.subject,
+          text: mail.text,
+          html: mail.html,
+        });
+      }
+      await recordAudit(tx, {
+        organizationId: envelope.organizationId,
+        envelopeId: envelope.id,
+        actorType: 'system',
+        actorLabel: SERVICE_NAME,
+        action: 'envelope.completed',
+        details: { downloadLinks: mails.length, downloadExpiresAt: expiresAt.toISOString() },
+        at: now,
+      });
+      return true;
+    },
+    { timeout: 30_000 },
+  );
+  return { result: done ? 'completed' : 'already_completed' };
+}
+
+registerJobHandler<z.infer<typeof sealJobPayload>>(
+  SEAL_JOB,
+  async (payload, ctx) => {
+    await sealEnvelope(ctx.db, payload.envelopeId, { now: ctx.now });
+  },
+  { schema: sealJobPayload, leaseMs: 10 * 60_000 },
+);
