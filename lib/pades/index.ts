@@ -3,6 +3,7 @@ export { sealPdf, addArchiveTimestamp, configurePadesDefaults, type SealOptions,
 export {
   verifyPdf,
   setDefaultTrustAnchors,
+  configuredTrustAnchors,
   type VerificationReport,
   type SignatureReport,
   type VerifyOptions,

@@ -22,8 +22,8 @@ import {
   inspectPdfSync,
   serialize,
 } from '../pdf';
-import type { KeyProvider, RevocationMaterial } from '../pki/types';
-import type { TsaClient } from '../tsa/types';
+import { collectRevocationMaterial, getKeyProvider, type KeyProvider, type RevocationMaterial } from '../pki';
+import { getTsaClient, type TsaClient } from '../tsa';
 import { buildPadesCms, checkTimestampToken, parseSignedData, certDer } from './cms';
 
 export type RevocationFn = (chain: Uint8Array[]) => Promise<RevocationMaterial>;
@@ -42,7 +42,7 @@ export interface SealOptions {
   signatureSize?: number;
 }
 
-/** Lazily-provided defaults (lib/pki + lib/tsa); set by `configurePadesDefaults` or the index module. */
+/** Overrides for the defaults (configured key provider, TSA client and revocation collector from lib/pki + lib/tsa). */
 export interface PadesDefaults {
   keyProvider?: () => Promise<KeyProvider>;
   tsa?: () => Promise<TsaClient>;
@@ -257,10 +257,8 @@ export function addDssRevision(w: IncrementalPdf, items: Array<{ contents: Uint8
 }
 
 async function resolveDeps(opts: { keyProvider?: KeyProvider; tsa?: TsaClient; revocation?: RevocationFn }) {
-  const tsa = opts.tsa ?? (defaults.tsa ? await defaults.tsa() : undefined);
-  if (!tsa) throw new AppError('tsa_unavailable', 'タイムスタンプ局（TSA）が設定されていません。');
-  const revocation: RevocationFn =
-    opts.revocation ?? defaults.revocation ?? (async (chain) => ({ certs: chain, crls: [], ocsps: [] }));
+  const tsa = opts.tsa ?? (defaults.tsa ? await defaults.tsa() : getTsaClient());
+  const revocation: RevocationFn = opts.revocation ?? defaults.revocation ?? ((chain) => collectRevocationMaterial(chain));
   return { tsa, revocation };
 }
 
@@ -286,8 +284,7 @@ async function material(revocation: RevocationFn, chains: Uint8Array[][]): Promi
 /** Seals a PDF to PAdES B-LTA. The result starts with `pdf` byte for byte. */
 export async function sealPdf(pdf: Uint8Array, opts: SealOptions): Promise<Uint8Array> {
   const doc = openForSealing(pdf);
-  const provider = opts.keyProvider ?? (defaults.keyProvider ? await defaults.keyProvider() : undefined);
-  if (!provider) throw new AppError('seal_failed', '封緘用の鍵が設定されていません。');
+  const provider = opts.keyProvider ?? (defaults.keyProvider ? await defaults.keyProvider() : getKeyProvider());
   const { tsa, revocation } = await resolveDeps(opts);
   const key = await provider.sealingKey();
   const w = new IncrementalPdf(doc);

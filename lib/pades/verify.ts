@@ -6,6 +6,10 @@
  * verdict with Japanese messages. Crypto runs on node:crypto; pkijs/asn1js only parse.
  */
 import crypto from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { getConfig } from '../config';
+import { getKeyProvider, pemToDerAll } from '../pki';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { PdfDict, PdfDocument, PdfName, PdfObj, PdfRef, PdfStream, PdfString, decodeStream, serialize, type XrefEntry } from '../pdf';
@@ -91,8 +95,29 @@ export interface VerifyOptions {
 }
 
 let defaultAnchors: (() => Promise<Uint8Array[]>) | undefined;
-export function setDefaultTrustAnchors(fn: () => Promise<Uint8Array[]>): void {
+/** Overrides the default trust anchors (the configured key provider's anchors + TRUST_ANCHORS PEM files). */
+export function setDefaultTrustAnchors(fn: (() => Promise<Uint8Array[]>) | undefined): void {
   defaultAnchors = fn;
+}
+
+export async function configuredTrustAnchors(): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  try {
+    out.push(...(await getKeyProvider().trustAnchors()));
+  } catch {
+    /* provider not configured: only TRUST_ANCHORS */
+  }
+  const list = getConfig().TRUST_ANCHORS;
+  if (list) {
+    for (const f of list.split(path.delimiter).filter(Boolean)) {
+      try {
+        out.push(...pemToDerAll(readFileSync(f, 'utf8')));
+      } catch {
+        /* unreadable file: skipped */
+      }
+    }
+  }
+  return out;
 }
 
 const ok = (message: string): Check => ({ ok: true, message });
@@ -426,7 +451,7 @@ interface RawSig {
 }
 
 export async function verifyPdf(pdf: Uint8Array, opts: VerifyOptions = {}): Promise<VerificationReport> {
-  const anchors = opts.trustAnchors ?? (defaultAnchors ? await defaultAnchors() : []);
+  const anchors = opts.trustAnchors ?? (defaultAnchors ? await defaultAnchors() : await configuredTrustAnchors());
   const now = opts.now ?? new Date();
   const fileSha256 = crypto.createHash('sha256').update(pdf).digest('hex');
   const base = { fileSha256, fileSize: pdf.length, checkedAt: now.toISOString() };
