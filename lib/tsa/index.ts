@@ -28,3 +28,4 @@ export {
   type TimestampVerification,
   type TokenCheckOptions,
 } from './token';
+export { readBodyLimited, mediaType, binaryResponse, textResponse } from './http';
