@@ -174,10 +174,8 @@ export async function sendEnvelope(db: Db, actor: StaffActor, id: string, ctx: S
     if (env.status !== 'draft') {
       throw new AppError('invalid_state', 'この封筒は取り消し・差し戻し・期限切れのため送信できません。', { details: { status: env.status } });
     }
-    const [docCount, recipients] = await Promise.all([
-      tx.document.count({ where: { envelopeId: env.id } }),
-      tx.recipient.findMany({ where: { envelopeId: env.id }, orderBy: [{ order: 'asc' }, { createdAt: 'asc' }] }),
-    ]);
+    const docCount = await tx.document.count({ where: { envelopeId: env.id } });
+    const recipients = await tx.recipient.findMany({ where: { envelopeId: env.id }, orderBy: [{ order: 'asc' }, { createdAt: 'asc' }] });
     const signers = recipients.filter((r) => r.role === 'signer');
     const fieldErrors: Record<string, string> = {};
     if (docCount === 0) fieldErrors.documents = '文書（PDF）を1つ以上追加してください。';

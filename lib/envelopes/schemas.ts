@@ -17,13 +17,13 @@ const requiredText = (label: string, max: number) =>
 
 const optionalText = (label: string, max: number) =>
   z
-    .union([z.string(), z.null(), z.undefined()])
+    .union([z.string(), z.null()]).optional()
     .transform((v) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null))
     .refine((v) => v === null || v.length <= max, { error: `${label}は${max}文字以内で入力してください。` });
 
 /** Integer 円 ≥ 0 from a number, bigint or a form string (commas, 円, full-width digits allowed). Empty → null. */
 export const yenSchema = (label: string) =>
-  z.union([z.string(), z.number(), z.bigint(), z.null(), z.undefined()]).transform((v, ctx): bigint | null => {
+  z.union([z.string(), z.number(), z.bigint(), z.null()]).optional().transform((v, ctx): bigint | null => {
     if (v === null || v === undefined) return null;
     if (typeof v === 'bigint') {
       if (v < 0n) {
@@ -55,7 +55,7 @@ export const yenSchema = (label: string) =>
 
 /** 'YYYY-MM-DD' (or a Date) → UTC-midnight Date; '' → null. */
 export const dateOnlySchema = (label: string) =>
-  z.union([z.string(), z.date(), z.null(), z.undefined()]).transform((v, ctx): Date | null => {
+  z.union([z.string(), z.date(), z.null()]).optional().transform((v, ctx): Date | null => {
     if (v === null || v === undefined) return null;
     if (v instanceof Date) {
       if (Number.isNaN(v.getTime())) {
@@ -78,7 +78,7 @@ export const dateOnlySchema = (label: string) =>
 /** Checkbox-friendly boolean: true/false, 'on', 'true', '1', 'false', '0', ''. */
 export const formBoolean = (def: boolean) =>
   z
-    .union([z.boolean(), z.string(), z.null(), z.undefined()])
+    .union([z.boolean(), z.string(), z.null()]).optional()
     .transform((v) => (v === null || v === undefined ? def : typeof v === 'boolean' ? v : ['on', 'true', '1', 'yes'].includes(v.toLowerCase())));
 
 export const envelopeInputSchema = z.object({
@@ -133,7 +133,7 @@ export const recipientInputSchema = z.object({
   company: optionalText('会社名', 200),
   /** アクセスコード (told to the signer out of band); stored as an argon2 hash. */
   accessCode: z
-    .union([z.string(), z.null(), z.undefined()])
+    .union([z.string(), z.null()]).optional()
     .transform((v) => (typeof v === 'string' && v !== '' ? v : null))
     .refine((v) => v === null || /^[\x21-\x7e]{4,40}$/.test(v), {
       error: 'アクセスコードは4〜40文字の半角英数字・記号で入力してください。',
