@@ -20,7 +20,7 @@ import type { AuditEvent, Recipient } from '../generated/prisma/client';
 import { registerJobHandler } from '../jobs';
 import { enqueueEmail } from '../mail';
 import { sealPdf } from '../pades';
-import type { KeyProvider } from '../pki';
+import { getKeyProvider, type KeyProvider } from '../pki';
 import { hashToken, newToken } from '../security';
 import { deleteBlob, putBlob, readBlob } from '../storage';
 import type { TsaClient } from '../tsa/types';
@@ -78,7 +78,7 @@ function firstEvent(events: AuditEvent[], action: string, recipientId: string): 
 /** Seal an envelope in `sealing`. Returns what happened; safe to call any number of times. */
 export async function sealEnvelope(db: Db, envelopeId: string, opts: SealEnvelopeOptions = {}): Promise<{ result: 'completed' | 'already_completed' | 'skipped' }> {
   const now = opts.now ?? new Date();
-  const keyProvider = opts.keyProvider ?? defaults.keyProvider;
+  const keyProvider = opts.keyProvider ?? defaults.keyProvider ?? getKeyProvider();
   const tsa = opts.tsa ?? defaults.tsa;
   const envelope = await db.envelope.findUnique({
     where: { id: envelopeId },
