@@ -1,0 +1,162 @@
+/**
+ * Contract search for 電子帳簿保存法 (取引先・取引年月日・取引金額, plus title, contract number,
+ * status, paper/electronic, parties and 「空欄」 filters).
+ *
+ * Permission rule: admins search every envelope of their organisation; staff search the envelopes
+ * they created (including paper contracts they registered) or take part in as a party (by user
+ * account or e-mail). Nobody ever sees another organisation's rows (organization_id = actor's).
+ */
+import { Prisma, type Db, type Tx } from '../db';
+import type { StaffActor } from '../auth/types';
+import {
+  parseFilters,
+  parsePageOptions,
+  type PageOptionsInput,
+  type SearchFilters,
+  type SearchFiltersInput,
+  type SortKey,
+  type Direction,
+} from './filters';
+import {
+  COUNT_CAP,
+  countSql,
+  counterpartyEstimateSql,
+  decodeCursor,
+  estimateSql,
+  GRAMS_MAX_ESTIMATE,
+  sortIsNullable,
+  type CounterpartyMode,
+  encodeCursor,
+  pageSql,
+  sortValueOf,
+  whereFor,
+  type CursorPosition,
+  type RawRow,
+  type SearchScope,
+} from './query';
+
+export interface SearchRow {
+  id: string;
+  /** 書類ID */
+  documentNumber: string;
+  title: string;
+  counterparty: string;
+  /** 取引年月日 YYYY-MM-DD, or null when empty */
+  transactionDate: string | null;
+  amount: bigint | null;
+  amountTaxIncluded: boolean;
+  taxAmount: bigint | null;
+  contractNumber: string | null;
+  status: string;
+  isPaper: boolean;
+  completedAt: Date | null;
+}
+
+export interface SearchResult {
+  rows: SearchRow[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+  total: SearchTotal;
+  sort: SortKey;
+  direction: Direction;
+}
+
+export function scopeFor(actor: StaffActor): SearchScope {
+  return actor.role === 'admin'
+    ? { organizationId: actor.organizationId }
+    : { organizationId: actor.organizationId, restrictToUser: { userId: actor.userId, email: actor.email } };
+}
+
+export function toSearchRow(r: RawRow): SearchRow {
+  return {
+    id: r.id,
+    documentNumber: r.documentNumber,
+    title: r.title,
+    counterparty: r.counterparty,
+    transactionDate: r.transactionDate,
+    amount: r.amount === null ? null : BigInt(r.amount),
+    amountTaxIncluded: r.amountTaxIncluded,
+    taxAmount: r.taxAmount === null ? null : BigInt(r.taxAmount),
+    contractNumber: r.contractNumber,
+    status: r.status,
+    isPaper: r.isPaper,
+    completedAt: r.completedAt,
+  };
+}
+
+/** Pick the 取引先 access path from the planner's estimate (EXPLAIN only; nothing is read). */
+export async function chooseCounterpartyMode(db: Db | Tx, scope: SearchScope, filters: SearchFilters): Promise<CounterpartyMode> {
+  const sql = filters.counterparty ? counterpartyEstimateSql(scope.organizationId, filters.counterparty) : null;
+  if (!sql) return 'grams';
+  const plan = await db.$queryRaw<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }[]>(sql);
+  const rows = plan[0]?.['QUERY PLAN']?.[0]?.Plan?.['Plan Rows'] ?? 0;
+  return rows > GRAMS_MAX_ESTIMATE ? 'scan' : 'grams';
+}
+
+/** The WHERE clause searchEnvelopes and the CSV export use (access path chosen as above). */
+export async function searchWhere(db: Db | Tx, scope: SearchScope, filters: SearchFilters): Promise<Prisma.Sql> {
+  return whereFor(scope, filters, await chooseCounterpartyMode(db, scope, filters));
+}
+
+/** One page of raw rows after `cursor` (used by searchEnvelopes, the CSV export and the bench). */
+export async function fetchPage(
+  db: Db | Tx,
+  where: Prisma.Sql,
+  sort: SortKey,
+  direction: Direction,
+  cursor: CursorPosition | null,
+  limit: number,
+): Promise<{ rows: RawRow[]; next: CursorPosition | null }> {
+  const fetch = limit + 1;
+  const nullable = sortIsNullable(sort);
+  const inNullPhase = nullable && cursor !== null && cursor.value === null;
+  let rows: RawRow[] = inNullPhase ? [] : await db.$queryRaw<RawRow[]>(pageSql(where, sort, direction, cursor, fetch, 'present'));
+  if (nullable && rows.length < fetch) {
+    const more = await db.$queryRaw<RawRow[]>(pageSql(where, sort, direction, inNullPhase ? cursor : null, fetch - rows.length, 'null'));
+    rows = rows.concat(more);
+  }
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  const next = rows.length > limit && last ? { sort, direction, value: sortValueOf(last, sort), id: last.id } : null;
+  return { rows: page, next };
+}
+
+export interface SearchTotal {
+  /** Exact count when `capped` is false; otherwise the cap (表示: 「1,000件以上」). */
+  count: number;
+  capped: boolean;
+  /** When capped: the planner's estimate of the total (表示: 「約 N 件」), never below the cap. */
+  estimate?: number;
+}
+
+export async function countMatches(db: Db | Tx, where: Prisma.Sql, cap = COUNT_CAP): Promise<SearchTotal> {
+  const [{ n }] = await db.$queryRaw<{ n: number }[]>(countSql(where, cap));
+  if (n <= cap) return { count: n, capped: false };
+  const plan = await db.$queryRaw<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }[]>(estimateSql(where));
+  const est = Math.round(plan[0]?.['QUERY PLAN']?.[0]?.Plan?.['Plan Rows'] ?? 0);
+  return { count: cap, capped: true, estimate: Math.max(est, cap + 1) };
+}
+
+export async function searchEnvelopes(
+  db: Db,
+  actor: StaffActor,
+  filters: SearchFiltersInput,
+  options: PageOptionsInput = {},
+): Promise<SearchResult> {
+  const f = parseFilters(filters);
+  const o = parsePageOptions(options);
+  const scope = scopeFor(actor);
+  const cursor = o.cursor ? decodeCursor(o.cursor, o.sort, o.direction) : null;
+  const where = await searchWhere(db, scope, f);
+  const [page, total] = await Promise.all([
+    fetchPage(db, where, o.sort, o.direction, cursor, o.limit),
+    countMatches(db, where),
+  ]);
+  return {
+    rows: page.rows.map(toSearchRow),
+    nextCursor: page.next ? encodeCursor(page.next) : null,
+    total,
+    sort: o.sort,
+    direction: o.direction,
+  };
+}
