@@ -124,13 +124,13 @@ export interface PdfsigSignature {
   raw: string;
 }
 
-/** Runs `pdfsig -nssdir sql:DB file` (network revocation checks off). */
+/** Runs `pdfsig -nssdir sql:DB file` (`noOcsp`: add -no-ocsp; poppler then says "Unknown issue" for some chains). */
 export async function pdfsig(pdf: Uint8Array, rootPems: string[], opts: { noOcsp?: boolean } = {}): Promise<{ ok: boolean; signatures: PdfsigSignature[]; out: string }> {
   const db = await nssDbFor(rootPems);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pdfsig-'));
   const f = path.join(dir, 'f.pdf');
   writeFileSync(f, pdf);
-  const r = await run('pdfsig', ['-nssdir', `sql:${db}`, ...(opts.noOcsp === false ? [] : ['-no-ocsp']), f]);
+  const r = await run('pdfsig', ['-nssdir', `sql:${db}`, ...(opts.noOcsp ? ['-no-ocsp'] : []), f]);
   const blocks = r.out.split(/^Signature #\d+:/m).slice(1);
   const signatures = blocks.map((b) => ({
     fieldName: /Signature Field Name: (.*)/.exec(b)?.[1]?.trim(),
@@ -211,7 +211,7 @@ export async function independentlyVerify(
   if (approval.length !== sigs.filter((s) => !s.isDocTimestamp).length) failures.push(`pdfsig saw ${approval.length} verifiable signatures`);
   for (const s of approval) {
     if (!s.valid) failures.push(`pdfsig: ${s.fieldName} not valid`);
-    if (!s.trusted && !(opts.pdfsigTrust === 'lenient' && s.unknownIssue)) failures.push(`pdfsig: ${s.fieldName} not trusted`);
+    if (!s.trusted && !(opts.pdfsigTrust === 'lenient' && s.unknownIssue)) failures.push(`pdfsig: ${s.fieldName} not trusted: ${/Certificate Validation: (.*)/.exec(s.raw)?.[1]}`);
   }
   for (const [i, s] of sigs.entries()) {
     if (s.isDocTimestamp) {

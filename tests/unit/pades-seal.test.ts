@@ -1,0 +1,110 @@
+/**
+ * Every corpus file is sealed to B-LTA and checked by our verifier AND independently (pdfsig,
+ * openssl cms -verify, openssl ts -verify for the signature and document timestamps, qpdf --check).
+ * Keys and TSA: an openssl-made PKI and `openssl ts -reply` (tests/helpers/pades-test-pki.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import { inspectPdf } from '../../lib/pdf';
+import { addArchiveTimestamp, sealPdf, verifyPdf } from '../../lib/pades';
+import { VALID_CORPUS, corpusFile, INVALID_CORPUS, type InvalidName } from '../helpers/pdf-corpus';
+import { findSignatures, independentlyVerify, pdfsig } from '../helpers/independent-verify';
+import { createTestPki } from '../helpers/pades-test-pki';
+
+const pki = createTestPki();
+const REASON = '立会人型電子署名（書類ID: ENV-2026-0001）当事者全員の合意を確認し、立会人として封緘しました。';
+
+async function seal(pdf: Uint8Array, alg: 'RSA' | 'ECDSA-P256' = 'RSA') {
+  return sealPdf(pdf, {
+    reason: REASON,
+    name: '立会サイン',
+    location: '日本',
+    signingTime: new Date('2026-11-26T10:00:00Z'),
+    keyProvider: pki.provider(alg),
+    tsa: pki.tsa,
+    revocation: pki.revocation,
+  });
+}
+
+describe('sealPdf → B-LTA on every kind of PDF', () => {
+  it.each(VALID_CORPUS)('%s', async (name) => {
+    const input = corpusFile(name);
+    const out = Buffer.from(await seal(input));
+    expect(out.subarray(0, input.length).equals(input)).toBe(true);
+
+    const r = await verifyPdf(out, { trustAnchors: [pki.rootDer] });
+    expect(r.problems).toEqual([]);
+    expect(r.valid).toBe(true);
+    expect(r.level).toBe('B-LTA');
+    expect(r.signatures.map((s) => s.kind)).toEqual(['signature', 'doc_timestamp']);
+    const sig = r.signatures[0];
+    expect(sig.reason).toBe(REASON);
+    expect(sig.claimedSigningTime).toBe('2026-11-26T10:00:00.000Z');
+    expect(sig.subFilter).toBe('ETSI.CAdES.detached');
+    expect(r.signatures[1].coversWholeFile).toBe(true);
+
+    const ind = await independentlyVerify(out, pki.rootPem);
+    expect(ind.failures).toEqual([]);
+    expect(ind.signatures).toBe(1);
+    expect(ind.docTimestamps).toBe(1);
+
+    const info = await inspectPdf(out);
+    expect(info.signatureCount).toBe(2);
+    expect(info.docTimestampCount).toBe(1);
+    expect(info.pageCount).toBe((await inspectPdf(input)).pageCount);
+  });
+
+  it('seals with an ECDSA P-256 key', async () => {
+    const out = await seal(corpusFile('objstm'), 'ECDSA-P256');
+    const r = await verifyPdf(out, { trustAnchors: [pki.rootDer] });
+    expect(r.valid).toBe(true);
+    expect(r.level).toBe('B-LTA');
+    expect((await independentlyVerify(out, pki.rootPem)).failures).toEqual([]);
+  });
+
+  it('keeps an earlier signature by someone else valid', async () => {
+    const first = await sealPdf(corpusFile('chromium'), {
+      reason: '他者による署名',
+      keyProvider: { kind: 'pkcs12', sealingKey: async () => pki.otherKey, trustAnchors: async () => [pki.otherRootDer] },
+      tsa: pki.tsa,
+      revocation: pki.revocation,
+    });
+    const out = await seal(first);
+    const r = await verifyPdf(out, { trustAnchors: [pki.rootDer, pki.otherRootDer] });
+    expect(r.problems).toEqual([]);
+    expect(r.valid).toBe(true);
+    const sigs = r.signatures.filter((s) => s.kind === 'signature');
+    expect(sigs).toHaveLength(2);
+    expect(sigs[0].changesAfter).toContain('別の署名の追加');
+    expect(r.level).toBe('B-LTA');
+    // pdfsig: both approval signatures valid (their integrity stays intact).
+    const ps = await pdfsig(out, [pki.rootPem, pki.otherRootPem]);
+    const approvals = ps.signatures.filter((s) => !s.notVerified);
+    expect(approvals).toHaveLength(2);
+    expect(approvals.every((s) => s.valid && s.trusted)).toBe(true);
+    expect((await independentlyVerify(out, [pki.rootPem, pki.otherRootPem])).failures).toEqual([]);
+    // Trusting only our root, the other signer's chain is reported as untrusted.
+    const r2 = await verifyPdf(out, { trustAnchors: [pki.rootDer] });
+    expect(r2.valid).toBe(false);
+    expect(r2.signatures[0].checks.certificate.ok).toBe(false);
+  });
+
+  it('renews with addArchiveTimestamp (DSS for the last DTS + a new DTS)', async () => {
+    const sealed = await seal(corpusFile('v20'));
+    const renewed = Buffer.from(await addArchiveTimestamp(sealed, { tsa: pki.tsa, revocation: pki.revocation }));
+    expect(renewed.subarray(0, sealed.length).equals(Buffer.from(sealed))).toBe(true);
+    const r = await verifyPdf(renewed, { trustAnchors: [pki.rootDer] });
+    expect(r.problems).toEqual([]);
+    expect(r.valid).toBe(true);
+    expect(r.level).toBe('B-LTA');
+    expect(r.signatures.filter((s) => s.kind === 'doc_timestamp')).toHaveLength(2);
+    const ind = await independentlyVerify(renewed, pki.rootPem);
+    expect(ind.failures).toEqual([]);
+    expect(ind.docTimestamps).toBe(2);
+    expect(findSignatures(renewed)).toHaveLength(3);
+  });
+
+  it.each(Object.keys(INVALID_CORPUS) as InvalidName[])('refuses %s', async (name) => {
+    const err = await seal(corpusFile(name)).catch((e) => e);
+    expect(err.code).toBe(INVALID_CORPUS[name]);
+  });
+});
