@@ -1,0 +1,154 @@
+/**
+ * Tampering: each case must be reported invalid by our verifier AND by at least one independent tool.
+ */
+import crypto from 'node:crypto';
+import { PDFDocument, rgb } from '@cantoo/pdf-lib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sealPdf, verifyPdf } from '../../lib/pades';
+import type { SigningKey } from '../../lib/pki/types';
+import { corpusFile } from '../helpers/pdf-corpus';
+import {
+  findSignatures,
+  opensslCmsVerify,
+  opensslVerifyDocTimestamp,
+  pdfsig,
+  signatureTimestampOf,
+} from '../helpers/independent-verify';
+import { createTestPki } from '../helpers/pades-test-pki';
+
+const pki = createTestPki();
+let sealed: Buffer;
+
+const opts = (key: SigningKey) => ({
+  reason: '立会人型電子署名（書類ID: ENV-TAMPER）',
+  keyProvider: { kind: 'dev' as const, sealingKey: async () => key, trustAnchors: async () => [pki.rootDer] },
+  tsa: pki.tsa,
+  revocation: pki.revocation,
+});
+
+beforeAll(async () => {
+  sealed = Buffer.from(await sealPdf(corpusFile('objstm'), opts(pki.rsaKey)));
+  const r = await verifyPdf(sealed, { trustAnchors: [pki.rootDer] });
+  expect(r.valid).toBe(true);
+});
+
+async function ours(pdf: Uint8Array) {
+  return verifyPdf(pdf, { trustAnchors: [pki.rootDer] });
+}
+
+describe('tampered sealed PDFs', () => {
+  it('one byte changed inside the signed range', async () => {
+    const t = Buffer.from(sealed);
+    const [sig] = findSignatures(sealed);
+    const pos = Math.floor(sig.byteRange[1] / 2); // inside the original document bytes
+    t[pos] ^= 0x01;
+    const r = await ours(t);
+    expect(r.valid).toBe(false);
+    expect(r.signatures[0].checks.integrity.ok).toBe(false);
+    expect((await opensslCmsVerify(t, findSignatures(t)[0], pki.rootPem)).ok).toBe(false);
+    const ps = await pdfsig(t, [pki.rootPem]);
+    expect(ps.signatures[0]?.valid ?? false).toBe(false);
+  });
+
+  it('one byte changed in the signature value', async () => {
+    const [sig] = findSignatures(sealed);
+    const sv = signatureTimestampOf(sig.der)!.signatureValue;
+    const hexAll = sealed.toString('latin1');
+    const at = hexAll.indexOf(sv.toString('hex').toUpperCase().slice(0, 64), sig.byteRange[1]);
+    expect(at).toBeGreaterThan(0);
+    const t = Buffer.from(sealed);
+    t[at + 10] = t[at + 10] === 0x41 ? 0x42 : 0x41; // still hex, DER intact, signature bits changed
+    const r = await ours(t);
+    expect(r.valid).toBe(false);
+    expect(r.signatures[0].checks.signature.ok).toBe(false);
+    expect((await opensslCmsVerify(t, findSignatures(t)[0], pki.rootPem)).ok).toBe(false);
+    const ps = await pdfsig(t, [pki.rootPem]);
+    expect(ps.signatures[0].valid).toBe(false);
+  });
+
+  it('one byte changed in the DSS', async () => {
+    const [sig, dts] = findSignatures(sealed);
+    const s = sealed.toString('latin1');
+    const dssAt = s.indexOf('/Type /DSS', sig.byteRange[2]);
+    expect(dssAt).toBeGreaterThan(0);
+    // Flip a byte inside the first certificate stream of the DSS update.
+    const streamAt = s.indexOf('stream\n', sig.byteRange[2] + 1) + 7;
+    expect(streamAt).toBeLessThan(dts.byteRange[1]);
+    const t = Buffer.from(sealed);
+    t[streamAt + 40] ^= 0x01;
+    const r = await ours(t);
+    expect(r.valid).toBe(false);
+    expect(r.signatures[1].checks.integrity.ok).toBe(false);
+    expect((await opensslVerifyDocTimestamp(t, findSignatures(t)[1], pki.rootPem)).ok).toBe(false);
+  });
+
+  it('content changed in an update appended after the document timestamp', async () => {
+    const doc = await PDFDocument.load(sealed, { forIncrementalUpdate: true });
+    doc.getPages()[0].drawText('PAID', { x: 50, y: 50, size: 30, color: rgb(1, 0, 0) });
+    const out = await doc.commit();
+    const t = Buffer.from(out.length > sealed.length ? out : Buffer.concat([sealed, out]));
+    expect(t.subarray(0, sealed.length).equals(sealed)).toBe(true);
+    const r = await ours(t);
+    expect(r.valid).toBe(false);
+    expect(r.signatures[0].checks.modifications.ok).toBe(false);
+    // pdfsig: the signature no longer covers the whole document.
+    const ps = await pdfsig(t, [pki.rootPem]);
+    expect(ps.signatures.length).toBeGreaterThan(0);
+    expect(ps.signatures.some((x) => x.totalDocumentSigned)).toBe(false);
+  });
+
+  it('one byte appended after the document timestamp', async () => {
+    const t = Buffer.concat([sealed, Buffer.from('X')]);
+    const r = await ours(t);
+    expect(r.valid).toBe(false);
+    const ps = await pdfsig(t, [pki.rootPem]);
+    expect(ps.signatures.some((x) => x.totalDocumentSigned)).toBe(false);
+  });
+
+  it('one byte changed in the last revision (after the DSS, inside the document timestamp range)', async () => {
+    const [, dts] = findSignatures(sealed);
+    const t = Buffer.from(sealed);
+    const pos = dts.byteRange[2] + 5; // after the DTS /Contents: its own dictionary tail / xref
+    t[pos] = t[pos] === 0x20 ? 0x0a : 0x20;
+    const r = await ours(t);
+    expect(r.valid).toBe(false);
+    expect((await opensslVerifyDocTimestamp(t, findSignatures(t)[1], pki.rootPem)).ok).toBe(false);
+  });
+
+  it('non-incremental rewrite (pdf-lib load + save)', async () => {
+    const doc = await PDFDocument.load(sealed);
+    const t = Buffer.from(await doc.save());
+    const r = await ours(t);
+    expect(r.valid).toBe(false);
+    const ps = await pdfsig(t, [pki.rootPem]);
+    expect(ps.signatures.every((x) => !(x.valid && x.totalDocumentSigned))).toBe(true);
+  });
+
+  it('wrong certificate (signature made with another key than the certificate)', async () => {
+    const ecPriv = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const wrong: SigningKey = { ...pki.rsaKey, sign: async (d) => new Uint8Array(crypto.sign('sha256', d, ecPriv)) };
+    const t = await sealPdf(corpusFile('chromium'), opts(wrong));
+    const r = await ours(t);
+    expect(r.valid).toBe(false);
+    expect(r.signatures[0].checks.signature.ok).toBe(false);
+    expect((await opensslCmsVerify(t, findSignatures(t)[0], pki.rootPem)).ok).toBe(false);
+  });
+
+  it('untrusted root', async () => {
+    const t = await sealPdf(corpusFile('chromium'), opts(pki.otherKey));
+    const r = await ours(t);
+    expect(r.valid).toBe(false);
+    expect(r.signatures[0].checks.certificate.ok).toBe(false);
+    expect(r.signatures[0].checks.integrity.ok).toBe(true);
+    expect((await opensslCmsVerify(t, findSignatures(t)[0], pki.rootPem)).ok).toBe(false);
+    const ps = await pdfsig(t, [pki.rootPem]);
+    expect(ps.signatures[0].valid).toBe(true);
+    expect(ps.signatures[0].trusted).toBe(false);
+  });
+
+  it('a PDF without signatures is not valid', async () => {
+    const r = await ours(corpusFile('chromium'));
+    expect(r.valid).toBe(false);
+    expect(r.summary).toContain('署名がありません');
+  });
+});
