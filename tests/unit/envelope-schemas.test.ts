@@ -1,0 +1,62 @@
+/** Input schemas: form strings are normalised; invalid input gives field-level Japanese messages. */
+import { describe, expect, it } from 'vitest';
+import { envelopeInputSchema, fieldErrorsOf, newDocumentNumber, recipientInputSchema } from '../../lib/envelopes';
+
+describe('envelopeInputSchema', () => {
+  it('accepts form strings (commas, 円, full-width digits, slashes, checkbox values)', () => {
+    const d = envelopeInputSchema.parse({
+      title: ' 案件 ',
+      counterparty: '㈱川口建設',
+      transactionDate: '２０２６/４/１',
+      amount: '１２，３４５，０００円',
+      amountTaxIncluded: 'on',
+      taxAmount: '',
+      contractNumber: '',
+    });
+    expect(d).toMatchObject({ title: '案件', amount: 12_345_000n, amountTaxIncluded: true, taxAmount: null, contractNumber: null, message: null });
+    expect(d.transactionDate?.toISOString()).toBe('2026-04-01T00:00:00.000Z');
+    expect(envelopeInputSchema.parse({ title: 'a', counterparty: 'b' })).toMatchObject({ amount: null, transactionDate: null, amountTaxIncluded: true });
+    expect(envelopeInputSchema.parse({ title: 'a', counterparty: 'b', amount: 0, amountTaxIncluded: 'false' })).toMatchObject({ amount: 0n, amountTaxIncluded: false });
+  });
+
+  it('reports each bad field', () => {
+    const r = envelopeInputSchema.safeParse({ title: 'x'.repeat(201), counterparty: '', amount: 'abc', transactionDate: '2026-13-01' });
+    expect(r.success).toBe(false);
+    expect(fieldErrorsOf(r.error!)).toEqual({
+      title: '案件名は200文字以内で入力してください。',
+      counterparty: '取引先を入力してください。',
+      amount: '取引金額は数字で入力してください。',
+      transactionDate: '取引年月日を正しい日付（例: 2026-04-01）で入力してください。',
+    });
+    expect(fieldErrorsOf(envelopeInputSchema.safeParse({}).error!)).toMatchObject({ title: '案件名を入力してください。', counterparty: '取引先を入力してください。' });
+    expect(fieldErrorsOf(envelopeInputSchema.safeParse({ title: 'a', counterparty: 'b', amount: -1 }).error!)).toEqual({ amount: '取引金額は0以上の金額を入力してください。' });
+  });
+});
+
+describe('recipientInputSchema', () => {
+  it('defaults and normalises', () => {
+    expect(recipientInputSchema.parse({ name: '山田', email: ' Ｙａｍａｄａ@example.jp ', order: '2' })).toMatchObject({
+      role: 'signer',
+      partyType: 'supplier',
+      order: 2,
+      email: 'Yamada@example.jp',
+      accessCode: null,
+      requireEmailOtp: false,
+    });
+  });
+  it('refuses a bad email with a Japanese message', () => {
+    for (const email of ['', 'a@b', 'a b@example.jp', '山田']) {
+      const r = recipientInputSchema.safeParse({ name: '山田', email });
+      expect(r.success).toBe(false);
+      expect(fieldErrorsOf(r.error!).email).toMatch(/メールアドレス/);
+    }
+  });
+});
+
+describe('書類ID', () => {
+  it('is short, Crockford base32 and different each time', () => {
+    const ids = new Set(Array.from({ length: 1000 }, () => newDocumentNumber()));
+    expect(ids.size).toBe(1000);
+    for (const id of ids) expect(id).toMatch(/^TS-[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$/);
+  });
+});
