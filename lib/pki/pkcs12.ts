@@ -23,6 +23,20 @@ export interface Pkcs12Contents {
 }
 
 function rawBagsOf(p12Der: Uint8Array, password: string): { keys: Uint8Array[]; certs: Uint8Array[] } {
+  try {
+    return rawBagsOnce(p12Der, password, false);
+  } catch (e) {
+    // Non-ASCII passwords: OpenSSL derives the MAC and legacy PBE keys from the BMPString of the password
+    // (forge does too) but feeds PBKDF2 (PBES2/AES) the UTF-8 bytes, which forge does not. When the MAC
+    // verified with the Unicode password and only the decryption failed, retry the decryption with the UTF-8
+    // bytes (the MAC, already checked, is skipped on that second pass).
+    const macPassed = /decrypt/i.test((e as Error).message);
+    if (!macPassed || /^[\x00-\x7f]*$/.test(password)) throw e;
+    return rawBagsOnce(p12Der, forge.util.encodeUtf8(password), true);
+  }
+}
+
+function rawBagsOnce(p12Der: Uint8Array, password: string, skipMac: boolean): { keys: Uint8Array[]; certs: Uint8Array[] } {
   const pki = forge.pki as unknown as Record<string, unknown>;
   const origCert = pki.certificateFromAsn1;
   const origKey = pki.privateKeyFromAsn1;
@@ -35,6 +49,7 @@ function rawBagsOf(p12Der: Uint8Array, password: string): { keys: Uint8Array[]; 
     pki.certificateFromAsn1 = refuse;
     pki.privateKeyFromAsn1 = refuse;
     const asn = forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(p12Der).toString('binary')));
+    if (skipMac && Array.isArray(asn.value) && asn.value.length === 3) asn.value.pop(); // drop macData
     p12 = forge.pkcs12.pkcs12FromAsn1(asn, false, password);
   } finally {
     pki.certificateFromAsn1 = origCert;
