@@ -111,6 +111,13 @@ export async function setRecipients(
   return db.$transaction(async (tx) => {
     const env = await lockEnvelope(tx, actor, id);
     requireDraft(env);
+    const existing = await tx.recipient.findMany({ where: { envelopeId: env.id }, orderBy: { createdAt: 'asc' } });
+    const key = (r: Pick<Recipient, 'role' | 'partyType' | 'order' | 'name' | 'email' | 'title' | 'company' | 'requireEmailOtp'>, code: boolean) =>
+      JSON.stringify([r.role, r.partyType, r.order, r.name, r.email, r.title, r.company, r.requireEmailOtp, code]);
+    const unchanged =
+      existing.length === list.length &&
+      existing.every((r, i) => r.accessCodeHash === null && key(r, false) === key(list[i], list[i].accessCode !== null));
+    if (unchanged) return existing.sort((a, b) => a.order - b.order); // a re-save of the same form: no churn, no audit
     await tx.recipient.deleteMany({ where: { envelopeId: env.id } });
     const created: Recipient[] = [];
     for (let i = 0; i < list.length; i++) {
@@ -128,6 +135,7 @@ export async function setRecipients(
             company: r.company,
             accessCodeHash: hashes[i],
             requireEmailOtp: r.requireEmailOtp,
+            createdAt: new Date(Date.now() + i), // keeps the submitted order stable for equal `order`s
           },
         }),
       );

@@ -8,7 +8,7 @@
  * would resend after the lease expires. The Message-ID is derived from the row id, so such a
  * duplicate is recognisable. Double *enqueueing* is impossible: `dedupe_key` is unique.
  *
- * Signing links are bearer tokens: once a request email is sent, the token in its stored body is
+ * Signing and download links are bearer tokens: once an email is sent, the token in its stored body is
  * replaced by 「[送信済みのため削除]」, so the outbox does not keep usable links.
  */
 import type { Db, Tx } from '../db';
@@ -85,7 +85,7 @@ function senderDomain(from: string): string {
 
 const REDACTED = '[送信済みのため削除]';
 export function redactSigningLinks(body: string): string {
-  return body.replace(/(\/sign\/)[A-Za-z0-9_-]{16,}/g, `$1${REDACTED}`);
+  return body.replace(/(\/(?:sign|download)\/)[A-Za-z0-9_-]{16,}/g, `$1${REDACTED}`);
 }
 
 /** Claim due rows (SKIP LOCKED), send them, record the outcome. Safe to run in many workers at once. */

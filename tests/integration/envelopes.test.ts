@@ -370,6 +370,19 @@ describe('validation', () => {
     });
   });
 
+  it('re-saving the same parties changes nothing; the submitted order is kept', async () => {
+    const env = await createDraft(t.prisma, s.actor, defaultEnvelopeInput(), testCtx);
+    const list = [supplierSigner({ name: '一人目' }), supplierSigner({ name: '二人目' }), municipalSigner({ name: '三人目' })];
+    const a = await setRecipients(t.prisma, s.actor, env.id, list, testCtx);
+    const b = await setRecipients(t.prisma, s.actor, env.id, list, testCtx);
+    expect(b.map((r) => r.id)).toEqual(a.map((r) => r.id));
+    expect(await t.prisma.auditEvent.count({ where: { envelopeId: env.id, action: 'recipients.updated' } })).toBe(1);
+    expect((await getEnvelope(t.prisma, s.actor, env.id)).recipients.map((r) => r.name)).toEqual(['一人目', '二人目', '三人目']);
+    const c = await setRecipients(t.prisma, s.actor, env.id, [list[1], list[0]], testCtx);
+    expect(c.map((r) => r.name)).toEqual(['二人目', '一人目']);
+    expect(await t.prisma.auditEvent.count({ where: { envelopeId: env.id, action: 'recipients.updated' } })).toBe(2);
+  });
+
   it('stores access codes only as argon2 hashes', async () => {
     const env = await createDraft(t.prisma, s.actor, defaultEnvelopeInput(), testCtx);
     await setRecipients(t.prisma, s.actor, env.id, [supplierSigner({ accessCode: 'Kawaguchi-2026!' })], testCtx);
