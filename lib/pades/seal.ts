@@ -258,7 +258,7 @@ export function addDssRevision(w: IncrementalPdf, items: Array<{ contents: Uint8
 
 async function resolveDeps(opts: { keyProvider?: KeyProvider; tsa?: TsaClient; revocation?: RevocationFn }) {
   const tsa = opts.tsa ?? (defaults.tsa ? await defaults.tsa() : getTsaClient());
-  const revocation: RevocationFn = opts.revocation ?? defaults.revocation ?? ((chain) => collectRevocationMaterial(chain));
+  const revocation: RevocationFn = opts.revocation ?? defaults.revocation ?? defaultRevocation;
   return { tsa, revocation };
 }
 
@@ -269,16 +269,37 @@ function chainOfToken(token: Uint8Array): Uint8Array[] {
   return t.tsaCert ? [t.tsaCert, ...rest] : rest;
 }
 
-async function material(revocation: RevocationFn, chains: Uint8Array[][]): Promise<RevocationMaterial> {
+/** Short-lived memo of the default revocation collector (same chain sealed many times in a row). */
+const REV_TTL_MS = 60_000;
+const revMemo = new Map<string, { at: number; p: Promise<RevocationMaterial> }>();
+function memoRevocation(fn: RevocationFn): RevocationFn {
+  return (chain) => {
+    const k = crypto.createHash('sha256');
+    for (const c of chain) k.update(c);
+    const key = k.digest('hex');
+    const hit = revMemo.get(key);
+    if (hit && Date.now() - hit.at < REV_TTL_MS) return hit.p;
+    const p = fn(chain);
+    revMemo.set(key, { at: Date.now(), p });
+    p.catch(() => revMemo.delete(key));
+    return p;
+  };
+}
+const defaultRevocation = memoRevocation((chain) => collectRevocationMaterial(chain));
+
+function merge(chains: Uint8Array[][], mats: RevocationMaterial[]): RevocationMaterial {
   const out: RevocationMaterial = { certs: [], crls: [], ocsps: [] };
-  for (const c of chains) {
-    if (!c.length) continue;
-    const m = await revocation(c);
-    out.certs.push(...c, ...m.certs);
-    out.crls.push(...m.crls);
-    out.ocsps.push(...m.ocsps);
-  }
+  chains.forEach((c, i) => {
+    out.certs.push(...c, ...mats[i].certs);
+    out.crls.push(...mats[i].crls);
+    out.ocsps.push(...mats[i].ocsps);
+  });
   return { certs: dedupe(out.certs), crls: dedupe(out.crls), ocsps: dedupe(out.ocsps) };
+}
+
+async function material(revocation: RevocationFn, chains: Uint8Array[][]): Promise<RevocationMaterial> {
+  const cs = chains.filter((c) => c.length);
+  return merge(cs, await Promise.all(cs.map((c) => revocation(c))));
 }
 
 /** Seals a PDF to PAdES B-LTA. The result starts with `pdf` byte for byte. */
@@ -296,14 +317,19 @@ export async function sealPdf(pdf: Uint8Array, opts: SealOptions): Promise<Uint8
   if (opts.contactInfo) entries.push(['ContactInfo', PdfString.fromText(opts.contactInfo)]);
   entries.push(['Prop_Build', new PdfDict([['App', new PdfDict([['Name', new PdfName('TachiaiSign')]])]])]);
 
+  const signerChain = [key.certificate, ...key.chain];
+  // Collect the signer chain's validation data while the signature and its timestamp are made.
+  const signerMat = revocation(signerChain);
+  signerMat.catch(() => undefined);
   let sigToken: Uint8Array | undefined;
   const sig = await addSignatureRevision(w, 'sig', entries, opts.signatureSize ?? SIG_SIZE, async (digest) => {
     const r = await buildPadesCms(digest, key, async (d) => (await tsa.timestamp(d)).token);
     sigToken = r.timestampToken;
     return r.der;
   });
-  const signerChain = [key.certificate, ...key.chain];
-  const m = await material(revocation, [signerChain, sigToken ? chainOfToken(sigToken) : []]);
+  const tsaChain = sigToken ? chainOfToken(sigToken) : [];
+  const [sm, tm] = await Promise.all([signerMat, tsaChain.length ? revocation(tsaChain) : Promise.resolve({ certs: [], crls: [], ocsps: [] })]);
+  const m = merge([signerChain, tsaChain], [sm, tm]);
   addDssRevision(w, [{ contents: sig.contents, material: m }]);
   await addSignatureRevision(w, 'dts', [], DTS_SIZE, async (digest) => (await tsa.timestamp(digest)).token);
   return w.toBytes();

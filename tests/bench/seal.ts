@@ -1,0 +1,134 @@
+/**
+ * Seal benchmark (`npm run bench -- seal`). Prints exactly:
+ *   seal.small.ms, seal.small.floor_ms, seal.large.ms, seal.large.floor_ms, seal.large.peak_rss_mb, seal.large.file_mb
+ * Inputs: a ~0.2 MB text PDF and a ~30 MB "scanned" PDF (pages of random-noise images), made with pdf-lib.
+ * Keys: the dev key provider in a temp DATA_DIR; TSA: the built-in TSA (startTsaServer) on loopback.
+ * floor = SHA-256 over the file as many times as sealing reads it (2: the signature's and the document
+ * timestamp's ByteRange) + the RSA-2048 signature sealing performs with its own key, done directly with
+ * node:crypto. TSA round trips (2 per seal, incl. the TSA's own RSA signature) and in-process revocation
+ * material (CRL/OCSP for the dev chain) are reported on stderr, not in the floor.
+ * peak RSS: a child process (tests/bench/_seal-child.ts) seals the large file; its process.resourceUsage().maxRSS.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import crypto from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  PDFDocument,
+  StandardFonts,
+  concatTransformationMatrix,
+  drawObject,
+  popGraphicsState,
+  pushGraphicsState,
+} from '@cantoo/pdf-lib';
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function smallPdf(): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  const font = await doc.embedFont(StandardFonts.Helvetica);
+  const line = 'Article. The parties agree to the terms set out in this contract. 0123456789 ';
+  for (let p = 0; p < 70; p++) {
+    const page = doc.addPage([595, 842]);
+    for (let y = 800; y > 40; y -= 12) page.drawText(`${p}:${y} ${line}`, { x: 30, y, size: 9, font });
+  }
+  return doc.save({ useObjectStreams: false });
+}
+
+async function largePdf(targetMb: number): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  const w = 1240, h = 1754; // A4 at 150 dpi, grayscale noise ≈ 2.1 MB per page, incompressible
+  const pages = Math.ceil((targetMb * 1024 * 1024) / (w * h));
+  for (let i = 0; i < pages; i++) {
+    const img = doc.context.stream(crypto.randomBytes(w * h), {
+      Type: 'XObject', Subtype: 'Image', Width: w, Height: h, ColorSpace: 'DeviceGray', BitsPerComponent: 8,
+    });
+    const ref = doc.context.register(img);
+    const page = doc.addPage([595, 842]);
+    const name = page.node.newXObject('Scan', ref);
+    page.pushOperators(pushGraphicsState(), concatTransformationMatrix(595, 0, 0, 842, 0, 0), drawObject(name), popGraphicsState());
+  }
+  return doc.save();
+}
+
+function floorMs(bytes: Uint8Array, key: crypto.KeyObject, reps: number): number {
+  const times: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < 2; i++) crypto.createHash('sha256').update(bytes).digest();
+    crypto.sign('sha256', crypto.randomBytes(200), key);
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+export default async function bench(): Promise<void> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-seal-'));
+  process.env.DATA_DIR = tmp;
+  const { resetConfig } = await import('../../lib/config');
+  resetConfig();
+  const { sealPdf } = await import('../../lib/pades');
+  const { createDevKeyProvider } = await import('../../lib/pki');
+  const { startTsaServer, createTsaClient } = await import('../../lib/tsa');
+
+  const provider = createDevKeyProvider();
+  await provider.sealingKey(); // create the dev PKI outside the timings
+  const server = await startTsaServer({ port: 0 });
+  const tsa = createTsaClient({ url: server.url });
+  const rsa = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  try {
+    const small = await smallPdf();
+    const large = await largePdf(30);
+    const largeFile = path.join(tmp, 'large.pdf');
+    writeFileSync(largeFile, large);
+
+    const seal = (pdf: Uint8Array) => sealPdf(pdf, { reason: 'bench 立会人型電子署名', keyProvider: provider, tsa });
+    await seal(small); // warm-up
+    const st: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const t0 = performance.now();
+      await seal(small);
+      st.push(performance.now() - t0);
+    }
+    const lt: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      await seal(large);
+      lt.push(performance.now() - t0);
+    }
+    const tt: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const t0 = performance.now();
+      await tsa.timestamp(crypto.randomBytes(32));
+      tt.push(performance.now() - t0);
+    }
+    // Async: the TSA server in this process must keep answering while the child seals.
+    const child = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '_seal-child.ts'), largeFile, server.url], {
+      env: { ...process.env, DATA_DIR: tmp },
+      maxBuffer: 1 << 20,
+    });
+    const m = /maxrss_kb=(\d+) baseline_kb=(\d+)/.exec(child.stdout);
+    if (!m) throw new Error(`seal child failed: ${child.stderr}`);
+
+    const smallFloor = floorMs(small, rsa, 7);
+    const largeFloor = floorMs(large, rsa, 3);
+    console.log(`seal.small.ms: ${median(st).toFixed(1)} ms`);
+    console.log(`seal.small.floor_ms: ${smallFloor.toFixed(1)} ms`);
+    console.log(`seal.large.ms: ${median(lt).toFixed(1)} ms`);
+    console.log(`seal.large.floor_ms: ${largeFloor.toFixed(1)} ms`);
+    console.log(`seal.large.peak_rss_mb: ${(Number(m[1]) / 1024).toFixed(1)} MB`);
+    console.log(`seal.large.file_mb: ${(large.length / 1024 / 1024).toFixed(1)} MB`);
+    const rt = median(tt);
+    console.error(
+      `# tsa round trip ≈ ${rt.toFixed(1)} ms (×2 per seal); small: ${median(st).toFixed(1)} vs target ${(2 * smallFloor + 2 * rt).toFixed(1)} ms; ` +
+        `large: ${median(lt).toFixed(1)} vs target ${(2 * largeFloor + 2 * rt).toFixed(1)} ms; child RSS before reading the file ${(Number(m[2]) / 1024).toFixed(1)} MB; small file ${(small.length / 1024 / 1024).toFixed(2)} MB`,
+    );
+  } finally {
+    await server.close();
+  }
+}
