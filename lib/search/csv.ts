@@ -92,7 +92,7 @@ export function exportSearchCsv(
   ctx: RequestContext = {},
 ): AsyncGenerator<Uint8Array> {
   const f = parseFilters(filters);
-  const o = parsePageOptions({ ...options, limit: BATCH });
+  const o = parsePageOptions({ sort: options.sort, direction: options.direction });
   const scope = scopeFor(actor);
   const enc = new TextEncoder();
   async function* gen(): AsyncGenerator<Uint8Array> {
@@ -100,13 +100,14 @@ export function exportSearchCsv(
     let complete = false;
     try {
       yield enc.encode(`\uFEFF${csvLine(CSV_HEADERS)}`);
-      const where = await searchWhere(db, scope, f);
+      const where = (await searchWhere(db, scope, f)).page;
       let cursor: CursorPosition | null = null;
       for (;;) {
         const page = await fetchPage(db, where, o.sort, o.direction, cursor, BATCH);
         if (page.rows.length) {
-          yield enc.encode(page.rows.map(csvRow).join(''));
+          const chunk = enc.encode(page.rows.map(csvRow).join(''));
           rows += page.rows.length;
+          yield chunk;
         }
         if (!page.next) break;
         cursor = page.next;

@@ -20,12 +20,13 @@ export {
   type EmptyField,
   type EnvelopeStatusValue,
 } from './filters';
-export { searchEnvelopes, scopeFor, fetchPage, countMatches, chooseCounterpartyMode, searchWhere, type SearchRow, type SearchResult, type SearchTotal } from './search';
+export { searchEnvelopes, scopeFor, fetchPage, countMatches, chooseCounterpartyMode, searchWhere, type SearchWhere, type SearchRow, type SearchResult, type SearchTotal } from './search';
 export {
   COUNT_CAP,
   whereFor,
   counterpartyEstimateSql,
   GRAMS_MAX_ESTIMATE,
+  GRAMS_MAX_ESTIMATE_COUNT,
   type CounterpartyMode,
   type PageBranch,
   pageSql,

@@ -24,6 +24,7 @@ import {
   decodeCursor,
   estimateSql,
   GRAMS_MAX_ESTIMATE,
+  GRAMS_MAX_ESTIMATE_COUNT,
   sortIsNullable,
   type CounterpartyMode,
   encodeCursor,
@@ -84,18 +85,35 @@ export function toSearchRow(r: RawRow): SearchRow {
   };
 }
 
-/** Pick the 取引先 access path from the planner's estimate (EXPLAIN only; nothing is read). */
-export async function chooseCounterpartyMode(db: Db | Tx, scope: SearchScope, filters: SearchFilters): Promise<CounterpartyMode> {
+/** The planner's estimate of this organisation's rows matching the 取引先 query (EXPLAIN only). */
+async function estimateCounterparty(db: Db | Tx, scope: SearchScope, filters: SearchFilters): Promise<number | null> {
   const sql = filters.counterparty ? counterpartyEstimateSql(scope.organizationId, filters.counterparty) : null;
-  if (!sql) return 'grams';
+  if (!sql) return null;
   const plan = await db.$queryRaw<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }[]>(sql);
-  const rows = plan[0]?.['QUERY PLAN']?.[0]?.Plan?.['Plan Rows'] ?? 0;
-  return rows > GRAMS_MAX_ESTIMATE ? 'scan' : 'grams';
+  return plan[0]?.['QUERY PLAN']?.[0]?.Plan?.['Plan Rows'] ?? 0;
 }
 
-/** The WHERE clause searchEnvelopes and the CSV export use (access path chosen as above). */
-export async function searchWhere(db: Db | Tx, scope: SearchScope, filters: SearchFilters): Promise<Prisma.Sql> {
-  return whereFor(scope, filters, await chooseCounterpartyMode(db, scope, filters));
+/** Pick the 取引先 access path for a page from the planner's estimate. */
+export async function chooseCounterpartyMode(db: Db | Tx, scope: SearchScope, filters: SearchFilters): Promise<CounterpartyMode> {
+  const est = await estimateCounterparty(db, scope, filters);
+  return est !== null && est > GRAMS_MAX_ESTIMATE ? 'scan' : 'grams';
+}
+
+export interface SearchWhere {
+  /** WHERE for pages (and the CSV) */
+  page: Prisma.Sql;
+  /** WHERE for the capped count (same rows; possibly another access path) */
+  count: Prisma.Sql;
+  modes: { page: CounterpartyMode; count: CounterpartyMode };
+}
+
+/** The WHERE clauses searchEnvelopes and the CSV export use, access paths chosen by estimate. */
+export async function searchWhere(db: Db | Tx, scope: SearchScope, filters: SearchFilters): Promise<SearchWhere> {
+  const est = await estimateCounterparty(db, scope, filters);
+  const page: CounterpartyMode = est !== null && est > GRAMS_MAX_ESTIMATE ? 'scan' : 'grams';
+  const count: CounterpartyMode = est !== null && est > GRAMS_MAX_ESTIMATE_COUNT ? 'scan' : 'grams';
+  const pageWhere = whereFor(scope, filters, page);
+  return { page: pageWhere, count: count === page ? pageWhere : whereFor(scope, filters, count), modes: { page, count } };
 }
 
 /** One page of raw rows after `cursor` (used by searchEnvelopes, the CSV export and the bench). */
@@ -149,8 +167,8 @@ export async function searchEnvelopes(
   const cursor = o.cursor ? decodeCursor(o.cursor, o.sort, o.direction) : null;
   const where = await searchWhere(db, scope, f);
   const [page, total] = await Promise.all([
-    fetchPage(db, where, o.sort, o.direction, cursor, o.limit),
-    countMatches(db, where),
+    fetchPage(db, where.page, o.sort, o.direction, cursor, o.limit),
+    countMatches(db, where.count),
   ]);
   return {
     rows: page.rows.map(toSearchRow),
