@@ -51,6 +51,7 @@ const ACTION_LABELS: Record<string, string> = {
   'email.sent': 'メール送信',
   'signing.email_sent': '署名依頼メール送信',
   'signing.page_opened': '署名ページ閲覧',
+  'signing.document_viewed': '文書閲覧',
   'signing.access_code_verified': 'アクセスコード認証',
   'signing.access_code_failed': 'アクセスコード誤り',
   'signing.locked': 'ロック',

@@ -313,6 +313,18 @@ export async function getSigningDocument(db: Db, token: string, documentId: stri
     ? await db.document.findFirst({ where: { id: documentId, envelopeId: access.envelope.id } })
     : null;
   if (!doc) throw new AppError('not_found', '文書が見つかりません。');
+  await db.$transaction((tx) =>
+    recordAudit(tx, {
+      organizationId: access.envelope.organizationId,
+      envelopeId: access.envelope.id,
+      ...actorOf(access.recipient),
+      action: 'signing.document_viewed',
+      ip: ctx.ip,
+      userAgent: ctx.userAgent,
+      details: { recipientId: access.recipient.id, documentId: doc.id, fileName: doc.fileName },
+      at: now,
+    }),
+  );
   return { document: doc, blobId: doc.originalBlobId };
 }
 
