@@ -15,7 +15,7 @@ export {
   type DevEntity,
 } from './dev';
 export { createPkcs12KeyProvider, parsePkcs12, type Pkcs12Contents, type Pkcs12ProviderOptions } from './pkcs12';
-export { createPkcs11KeyProvider } from './pkcs11';
+export { createPkcs11KeyProvider, importCertificateToToken, ecdsaRawToDer, type Pkcs11Options } from './pkcs11';
 export { getKeyProvider } from './provider';
 export {
   getCrl,
