@@ -12,6 +12,7 @@ export {
   voidEnvelope,
   getEnvelope,
   listEnvelopes,
+  expireDueEnvelopes,
   recipientStatus,
   type SendResult,
   type EnvelopeDetail,

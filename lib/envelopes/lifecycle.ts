@@ -10,6 +10,7 @@ import { getConfig } from '../config';
 import type { Db } from '../db';
 import { AppError, notFound } from '../errors';
 import type { Envelope, EnvelopeStatus, Recipient } from '../generated/prisma/client';
+import { registerPeriodicTask } from '../jobs';
 import { enqueueEmail, renderVoidNoticeEmail } from '../mail';
 import { normalizeForSearch } from '../search/normalize';
 import {
@@ -401,3 +402,41 @@ export async function listEnvelopes(db: Db, actor: StaffActor, opts: { status?: 
   };
 }
 export type EnvelopeListItem = Awaited<ReturnType<typeof listEnvelopes>>['items'][number];
+
+/**
+ * sent / in_progress envelopes whose signing deadline has passed become `expired` (one transaction
+ * per envelope with its audit event; rows locked with SKIP LOCKED so several workers can run it).
+ * Run by the worker every minute. Links of an expired envelope stop working (the signing flow
+ * checks the status), and the sender sees 期限切れ in the list.
+ */
+export async function expireDueEnvelopes(db: Db, opts: { now?: Date; batch?: number } = {}): Promise<number> {
+  const now = opts.now ?? new Date();
+  let count = 0;
+  for (;;) {
+    const done = await db.$transaction(async (tx) => {
+      const rows = await tx.$queryRaw<{ id: string; organization_id: string; status: EnvelopeStatus }[]>`
+        SELECT "id"::text AS id, "organization_id"::text AS organization_id, "status"::text AS status
+          FROM "envelopes"
+         WHERE "status" IN ('sent', 'in_progress') AND "expires_at" <= ${now}
+         ORDER BY "expires_at"
+         LIMIT ${opts.batch ?? 50}
+         FOR UPDATE SKIP LOCKED`;
+      for (const r of rows) {
+        await tx.envelope.update({ where: { id: r.id }, data: { status: 'expired' } });
+        await recordAudit(tx, {
+          organizationId: r.organization_id,
+          envelopeId: r.id,
+          actorType: 'system',
+          action: 'envelope.expired',
+          details: { previousStatus: r.status },
+          at: now,
+        });
+      }
+      return rows.length;
+    });
+    count += done;
+    if (done < (opts.batch ?? 50)) return count;
+  }
+}
+
+registerPeriodicTask('expire-envelopes', (db, now) => expireDueEnvelopes(db as Db, { now }), { everyMs: 60_000 });

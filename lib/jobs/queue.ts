@@ -171,3 +171,34 @@ export async function runDueJobs(db: Db, opts: RunJobsOptions = {}): Promise<Run
   }
   return result;
 }
+
+export interface PeriodicTask {
+  name: string;
+  everyMs: number;
+  run: (db: Db, now: Date) => Promise<unknown>;
+}
+
+const periodic = new Map<string, PeriodicTask & { lastRun: number }>();
+
+/**
+ * A small recurring task run by every worker round at most every `everyMs` (per process), e.g.
+ * marking envelopes past their deadline `expired`. Tasks must be idempotent and safe to run in
+ * several workers at once (use SKIP LOCKED / guarded updates).
+ */
+export function registerPeriodicTask(name: string, run: PeriodicTask['run'], opts: { everyMs: number }): void {
+  periodic.set(name, { name, run, everyMs: opts.everyMs, lastRun: 0 });
+}
+
+/** Run the periodic tasks that are due (used by the worker loop). */
+export async function runPeriodicTasks(db: Db, opts: { now?: Date; force?: boolean; log?: (m: string) => void } = {}): Promise<void> {
+  const now = opts.now ?? new Date();
+  for (const t of periodic.values()) {
+    if (!opts.force && now.getTime() - t.lastRun < t.everyMs) continue;
+    t.lastRun = now.getTime();
+    try {
+      await t.run(db, now);
+    } catch (e) {
+      opts.log?.(`periodic task ${t.name} failed: ${redactError(e instanceof Error ? e.message : String(e))}`);
+    }
+  }
+}

@@ -7,7 +7,7 @@ import pg from 'pg';
 import type { Db } from '../db';
 import { getConfig } from '../config';
 import { deliverDueEmails, OUTBOX_CHANNEL, type MailTransport } from '../mail';
-import { JOBS_CHANNEL, runDueJobs } from './queue';
+import { JOBS_CHANNEL, runDueJobs, runPeriodicTasks } from './queue';
 
 export interface WorkerOptions {
   pollMs?: number;
@@ -64,6 +64,7 @@ export async function startWorker(db: Db, opts: WorkerOptions = {}): Promise<Wor
     } catch (e) {
       log(`mail round failed: ${(e as Error).message}`);
     }
+    await runPeriodicTasks(db, { log });
     try {
       const j = await runDueJobs(db, { log });
       if (j.claimed) log(`jobs: ${j.completed} completed, ${j.failed} failed`);

@@ -10,6 +10,7 @@ import { resetConfig } from '../../lib/config';
 import {
   addDocument,
   createDraft,
+  expireDueEnvelopes,
   getEnvelope,
   listEnvelopes,
   removeDocument,
@@ -407,5 +408,22 @@ describe('list', () => {
     expect(p3.nextCursor).toBeNull();
     expect((await listEnvelopes(t.prisma, other.actor, { status: 'sent' })).items).toHaveLength(0);
     expect((await listEnvelopes(t.prisma, other.actor, { status: 'draft' })).items).toHaveLength(5);
+  });
+});
+
+describe('expiry', () => {
+  it('marks sent envelopes past their deadline expired (once, with an audit event)', async () => {
+    const env = await createSentEnvelope(t.prisma, s.actor);
+    const draft = await createDraftEnvelope(t.prisma, s.actor);
+    await expireDueEnvelopes(t.prisma, { now: new Date(env.expiresAt!.getTime() - 1000) }); // (earlier envelopes of this file may expire)
+    expect((await t.prisma.envelope.findUniqueOrThrow({ where: { id: env.id } })).status).toBe('sent');
+    const after = new Date(env.expiresAt!.getTime() + 1000);
+    const [a, b] = await Promise.all([expireDueEnvelopes(t.prisma, { now: after }), expireDueEnvelopes(t.prisma, { now: after })]);
+    expect(a + b).toBeGreaterThanOrEqual(1);
+    expect((await t.prisma.envelope.findUniqueOrThrow({ where: { id: env.id } })).status).toBe('expired');
+    expect((await t.prisma.envelope.findUniqueOrThrow({ where: { id: draft.id } })).status).toBe('draft');
+    expect(await t.prisma.auditEvent.count({ where: { envelopeId: env.id, action: 'envelope.expired' } })).toBe(1);
+    await expectAppError(voidEnvelope(t.prisma, s.actor, env.id, '期限切れ後', testCtx), 'invalid_state');
+    expect(await verifyAuditChain(t.prisma, s.org.id)).toBeNull();
   });
 });
