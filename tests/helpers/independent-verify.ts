@@ -242,3 +242,32 @@ export async function independentlyVerify(
 export function resetIndependentVerifyCache(): void {
   nssCache = new Map();
 }
+
+/**
+ * A loopback HTTP OCSP responder (POST body or GET /…/<base64>) so that pdfsig/NSS can check
+ * certificates whose AIA names `${APP_URL}/pki/ocsp`: start it, set APP_URL to `url` BEFORE the
+ * dev PKI is created, then `independentlyVerify(pdf, root)` with the default strict pdfsig trust.
+ */
+export async function startOcspHttp(respond: (req: Uint8Array) => Promise<Uint8Array>): Promise<{ url: string; close(): Promise<void> }> {
+  const http = await import('node:http');
+  const server = http.createServer(async (req, res) => {
+    try {
+      let body: Buffer;
+      if (req.method === 'POST') {
+        const parts: Buffer[] = [];
+        for await (const c of req) parts.push(c as Buffer);
+        body = Buffer.concat(parts);
+      } else {
+        const last = decodeURIComponent((req.url ?? '').split('/').pop() ?? '');
+        body = Buffer.from(last, 'base64');
+      }
+      const out = await respond(body);
+      res.writeHead(200, { 'content-type': 'application/ocsp-response' }).end(Buffer.from(out));
+    } catch {
+      res.writeHead(400).end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
+}
