@@ -211,6 +211,11 @@ async function createDir(dir: string): Promise<void> {
 
 const cache = new Map<string, Promise<DevPki>>();
 
+/** True when the dev PKI has been created (without creating it). */
+export async function devPkiExists(): Promise<boolean> {
+  return cache.has(devPkiDir()) || exists(path.join(devPkiDir(), 'root.crt'));
+}
+
 /** Load (creating on first use) the development PKI under `pkiDir/dev`. */
 export function getDevPki(): Promise<DevPki> {
   const dir = devPkiDir();

@@ -10,6 +10,7 @@ export {
   getDevTsaKey,
   getRootCertificate,
   devPkiDir,
+  devPkiExists,
   DEV_NAMES,
   type DevPki,
   type DevEntity,

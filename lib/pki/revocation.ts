@@ -9,7 +9,7 @@ import path from 'node:path';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { getConfig } from '../config';
-import { getDevPki, type DevPki } from './dev';
+import { devPkiExists, getDevPki, type DevPki } from './dev';
 import type { RevocationMaterial } from './types';
 import {
   OID,
@@ -279,9 +279,10 @@ export async function collectRevocationMaterial(chainDer: Uint8Array[], opts: Co
     }
   };
 
+  // Our dev chain only exists once the dev PKI does: never create it just to compare against it.
   let dev: DevPki | undefined;
   try {
-    dev = await getDevPki();
+    dev = (await devPkiExists()) ? await getDevPki() : undefined;
   } catch {
     dev = undefined;
   }
