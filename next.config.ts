@@ -23,7 +23,9 @@ const nextConfig: NextConfig = {
     'yazl',
   ],
   poweredByHeader: false,
-  typescript: { ignoreBuildErrors: false },
+  // Type checking is `npm run typecheck`'s job (scripts/test.sh runs it first); skipping it here
+  // keeps `next build` fast on small CI machines.
+  typescript: { ignoreBuildErrors: true },
   experimental: {
     // Uploads go through the route handler; server actions carry only small forms.
     serverActions: { bodySizeLimit: '2mb' },

@@ -1,0 +1,263 @@
+import Link from 'next/link';
+import { notFound } from 'next/navigation';
+import { listEnvelopeAudit } from '@/lib/audit';
+import { getEnvelope } from '@/lib/envelopes';
+import { isAppError } from '@/lib/errors';
+import { formatDateTime, formatDateWithWareki, formatYen } from '@/lib/format';
+import { EnvelopeStatusBadge, PartyStatus } from '../../../_components/StatusBadge';
+import { getDb, getLocale, getTranslator, requireStaff } from '../../../_lib/server';
+import { resendAction } from '../actions';
+import { VoidForm } from './VoidForm';
+
+export const metadata = { title: '封筒の詳細' };
+
+const NOTICES: Record<string, string> = {
+  sent: '署名依頼を送信しました。',
+  resent: '署名依頼を再送しました。以前のリンクは無効になりました。',
+  voided: '封筒を取り消しました。通知済みの相手方に取消のお知らせを送ります。',
+};
+
+/** 操作ログ actions in Japanese (unknown ones are shown as they are). */
+const ACTIONS: Record<string, string> = {
+  'envelope.created': '封筒を作成',
+  'envelope.updated': '封筒を更新',
+  'envelope.sent': '署名依頼を送信',
+  'envelope.voided': '封筒を取消',
+  'envelope.completed': '全員の署名が完了',
+  'envelope.sealed': '封緘',
+  'envelope.declined': '差し戻し',
+  'recipients.updated': '署名者を設定',
+  'document.added': '文書を追加',
+  'document.removed': '文書を削除',
+  'document.reordered': '文書の順序を変更',
+  'document.viewed': '文書を表示',
+  'signing_request.created': '署名依頼URLを発行',
+  'signing_request.resent': '署名依頼を再送',
+  'email.queued': 'メールを送信予定に登録',
+  'email.sent': 'メールを送信',
+  'email.failed': 'メール送信に失敗',
+  'recipient.opened': '署名者が閲覧',
+  'recipient.completed': '署名者が署名完了',
+  'recipient.declined': '署名者が差し戻し',
+};
+
+function summarize(details: unknown): string {
+  if (!details || typeof details !== 'object') return '';
+  const d = details as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const k of ['fileName', 'reason', 'to', 'email', 'recipientEmail', 'version']) {
+    if (typeof d[k] === 'string') parts.push(String(d[k]));
+  }
+  return parts.join(' / ');
+}
+
+export default async function EnvelopeDetailPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ id: string }>;
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
+  const actor = await requireStaff();
+  const tr = await getTranslator();
+  const locale = await getLocale();
+  const { id } = await params;
+  const sp = await searchParams;
+  const db = getDb();
+  const env = await getEnvelope(db, actor, id).catch((e: unknown) => {
+    if (isAppError(e) && e.code === 'not_found') notFound();
+    throw e;
+  });
+  const audit = await listEnvelopeAudit(db, actor.organizationId, env.id);
+  const notice = typeof sp.notice === 'string' ? NOTICES[sp.notice] : undefined;
+  const error = typeof sp.error === 'string' ? sp.error.slice(0, 300) : undefined;
+  const wareki = env.organization.showWareki;
+  const canResend = env.status === 'sent' || env.status === 'in_progress';
+  const canVoid = env.status === 'draft' || env.status === 'sent' || env.status === 'in_progress';
+
+  return (
+    <>
+      {notice ? (
+        <p role="status" className="mb-3 rounded-lg border-2 border-green-700 bg-green-50 p-3">
+          <span aria-hidden="true">◎ </span>
+          {notice}
+        </p>
+      ) : null}
+      {error ? (
+        <p role="alert" className="mb-3 rounded-lg border-2 border-error-1 bg-red-50 p-3 text-error-2">
+          <span aria-hidden="true">！</span>
+          {error}
+        </p>
+      ) : null}
+      <div className="mb-3 flex flex-wrap items-center gap-3">
+        <h1 className="text-2xl font-bold">{env.title}</h1>
+        <EnvelopeStatusBadge status={env.status} tr={tr} />
+        {env.status === 'draft' ? (
+          <Link href={`/envelopes/${env.id}/edit`} className="btn btn-secondary">
+            編集
+          </Link>
+        ) : null}
+      </div>
+
+      <dl className="mb-6 grid grid-cols-[max-content_1fr] gap-x-6 gap-y-1 md:grid-cols-[max-content_1fr_max-content_1fr]">
+        <dt className="font-bold">書類ID</dt>
+        <dd className="font-mono">{env.documentNumber}</dd>
+        <dt className="font-bold">取引先</dt>
+        <dd>{env.counterparty}</dd>
+        <dt className="font-bold">取引年月日</dt>
+        <dd>{formatDateWithWareki(env.transactionDate, wareki) || '—'}</dd>
+        <dt className="font-bold">取引金額</dt>
+        <dd>{env.amount !== null ? `${formatYen(env.amount, locale)}（${env.amountTaxIncluded ? '税込' : '税抜'}）` : '—'}</dd>
+        <dt className="font-bold">契約番号</dt>
+        <dd>{env.contractNumber ?? '—'}</dd>
+        <dt className="font-bold">作成者</dt>
+        <dd>{env.createdBy?.name ?? '—'}</dd>
+        <dt className="font-bold">送信日時</dt>
+        <dd>{formatDateTime(env.sentAt, locale) || '—'}</dd>
+        <dt className="font-bold">署名期限</dt>
+        <dd>{formatDateTime(env.expiresAt, locale) || '—'}</dd>
+        {env.voidReason ? (
+          <>
+            <dt className="font-bold">取消の理由</dt>
+            <dd>{env.voidReason}</dd>
+          </>
+        ) : null}
+        {env.declineReason ? (
+          <>
+            <dt className="font-bold">差し戻しの理由</dt>
+            <dd>{env.declineReason}</dd>
+          </>
+        ) : null}
+      </dl>
+
+      <section aria-labelledby="sec-docs" className="mb-6">
+        <h2 id="sec-docs" className="mb-2 text-lg font-bold">
+          文書
+        </h2>
+        <table className="table-dense">
+          <thead>
+            <tr>
+              <th scope="col">#</th>
+              <th scope="col">ファイル名</th>
+              <th scope="col">ページ数</th>
+              <th scope="col">SHA-256</th>
+              <th scope="col">表示</th>
+            </tr>
+          </thead>
+          <tbody>
+            {env.documents.map((d) => (
+              <tr key={d.id}>
+                <td>{d.position}</td>
+                <td className="break-all">{d.fileName}</td>
+                <td>{d.pageCount}</td>
+                <td className="font-mono text-xs break-all">{d.sha256}</td>
+                <td className="whitespace-nowrap">
+                  <a href={`/api/envelopes/${env.id}/documents/${d.id}`} target="_blank" rel="noreferrer">
+                    原本<span className="sr-only">（{d.fileName}）</span>
+                  </a>
+                  {d.sealedBlobId ? (
+                    <>
+                      {' ／ '}
+                      <a href={`/api/envelopes/${env.id}/documents/${d.id}?version=sealed`} target="_blank" rel="noreferrer">
+                        封緘済み<span className="sr-only">（{d.fileName}）</span>
+                      </a>
+                    </>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+
+      <section aria-labelledby="sec-parties" className="mb-6">
+        <h2 id="sec-parties" className="mb-2 text-lg font-bold">
+          署名者
+        </h2>
+        <table className="table-dense">
+          <thead>
+            <tr>
+              <th scope="col">順番</th>
+              <th scope="col">氏名</th>
+              <th scope="col">メールアドレス</th>
+              <th scope="col">区分</th>
+              <th scope="col">状況</th>
+              <th scope="col">依頼URLの期限</th>
+              <th scope="col">操作</th>
+            </tr>
+          </thead>
+          <tbody>
+            {env.recipients.map((r) => (
+              <tr key={r.id} data-recipient-email={r.email}>
+                <td>{r.role === 'cc' ? '—' : r.order}</td>
+                <td>
+                  {r.name}
+                  {r.title || r.company ? (
+                    <div className="text-xs text-solid-gray-700">{[r.company, r.title].filter(Boolean).join(' ')}</div>
+                  ) : null}
+                </td>
+                <td className="break-all">{r.email}</td>
+                <td>{r.role === 'cc' ? '写し送付先' : r.partyType === 'municipal' ? '市の署名者' : '事業者'}</td>
+                <td>
+                  <PartyStatus status={r.status} role={r.role} tr={tr} />
+                  {r.completedAt ? <div className="text-xs">{formatDateTime(r.completedAt, locale)}</div> : null}
+                </td>
+                <td className="whitespace-nowrap">
+                  {r.latestRequest ? (r.latestRequest.revokedAt ? '無効' : formatDateTime(r.latestRequest.expiresAt, locale)) : '—'}
+                </td>
+                <td>
+                  {canResend && r.role === 'signer' && r.notifiedAt && !r.completedAt && !r.declinedAt ? (
+                    <form action={resendAction}>
+                      <input type="hidden" name="envelopeId" value={env.id} />
+                      <input type="hidden" name="recipientId" value={r.id} />
+                      <button type="submit" className="btn btn-secondary px-2 py-0 text-sm">
+                        再送<span className="sr-only">（{r.name}）</span>
+                      </button>
+                    </form>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+
+      {canVoid ? (
+        <section className="mb-6" aria-label="取消">
+          <VoidForm envelopeId={env.id} />
+        </section>
+      ) : null}
+
+      <section aria-labelledby="sec-audit">
+        <h2 id="sec-audit" className="mb-2 text-lg font-bold">
+          操作ログ
+        </h2>
+        <table className="table-dense">
+          <thead>
+            <tr>
+              <th scope="col">日時</th>
+              <th scope="col">操作者</th>
+              <th scope="col">操作</th>
+              <th scope="col">内容</th>
+              <th scope="col">IPアドレス</th>
+            </tr>
+          </thead>
+          <tbody>
+            {audit.map((a) => (
+              <tr key={a.id.toString()} data-audit-action={a.action}>
+                <td className="whitespace-nowrap">{formatDateTime(a.createdAt, locale)}</td>
+                <td className="break-all">{a.actorLabel ?? (a.actorType === 'system' ? 'システム' : '—')}</td>
+                <td>
+                  {ACTIONS[a.action] ?? a.action}
+                  <div className="font-mono text-xs text-solid-gray-700">{a.action}</div>
+                </td>
+                <td className="break-all">{summarize(a.details)}</td>
+                <td className="font-mono text-xs">{a.ip ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+    </>
+  );
+}

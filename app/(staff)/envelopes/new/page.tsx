@@ -1,0 +1,22 @@
+import { getConfig } from '@/lib/config';
+import { requireStaff } from '../../../_lib/server';
+import { EnvelopeEditor } from '../_editor/EnvelopeEditor';
+
+export const metadata = { title: '新規作成' };
+
+export default async function NewEnvelopePage() {
+  await requireStaff();
+  return (
+    <>
+      <h1 className="mb-4 text-2xl font-bold">新しい封筒を作成</h1>
+      <EnvelopeEditor
+        id={null}
+        envelope={{ title: '', counterparty: '', transactionDate: '', amount: '', amountTaxIncluded: true, contractNumber: '', message: '' }}
+        sequential={true}
+        parties={[{ kind: 'supplier', name: '', email: '', title: '', company: '' }]}
+        documents={[]}
+        maxUploadMb={getConfig().MAX_UPLOAD_MB}
+      />
+    </>
+  );
+}

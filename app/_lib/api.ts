@@ -1,0 +1,26 @@
+/** Helpers for route handlers: staff from the cookie, JSON errors (Japanese messages, never stacks). */
+import { cookies } from 'next/headers';
+import { NextResponse } from 'next/server';
+import type { RequestContext } from '@/lib/audit';
+import { getSessionActor, SESSION_COOKIE, type StaffActor } from '@/lib/auth';
+import { AppError, isAppError } from '@/lib/errors';
+import { clientIpFrom, getDb } from './server';
+
+export function contextOf(req: Request): RequestContext {
+  return { ip: clientIpFrom(req.headers), userAgent: req.headers.get('user-agent')?.slice(0, 512) ?? null };
+}
+
+/** The staff member, or an AppError('unauthorized'). */
+export async function staffFromRequest(req: Request): Promise<StaffActor> {
+  const token = (await cookies()).get(SESSION_COOKIE)?.value;
+  const r = await getSessionActor(getDb(), token, contextOf(req));
+  if (r.status === 'ok') return r.actor;
+  if (r.status === 'ip_denied') throw new AppError('forbidden', 'この接続元（IPアドレス）からは利用できません。');
+  throw new AppError('unauthorized', 'ログインしてください。');
+}
+
+export function errorResponse(e: unknown): NextResponse {
+  if (isAppError(e)) return NextResponse.json(e.toJSON(), { status: e.httpStatus });
+  console.error('[api] unexpected error', e instanceof Error ? e.message : e);
+  return NextResponse.json({ error: { code: 'internal', message: 'エラーが発生しました。時間をおいて再度お試しください。' } }, { status: 500 });
+}

@@ -1,0 +1,54 @@
+/**
+ * GET /api/envelopes/:id/documents/:documentId[?version=sealed] — stream the decrypted PDF to staff of
+ * the envelope's organisation (404 otherwise). Every view is recorded as document.viewed.
+ */
+import { Readable } from 'node:stream';
+import { z } from 'zod';
+import { recordAuditNow } from '@/lib/audit';
+import { notFound } from '@/lib/errors';
+import { openBlobStream } from '@/lib/storage';
+import { contextOf, errorResponse, staffFromRequest } from '../../../../../_lib/api';
+import { getDb } from '../../../../../_lib/server';
+
+export const runtime = 'nodejs';
+
+const paramsSchema = z.object({ id: z.uuid(), documentId: z.uuid() });
+
+export async function GET(req: Request, { params }: { params: Promise<{ id: string; documentId: string }> }) {
+  try {
+    const actor = await staffFromRequest(req);
+    const p = paramsSchema.safeParse(await params);
+    if (!p.success) throw notFound('文書');
+    const sealed = new URL(req.url).searchParams.get('version') === 'sealed';
+    const db = getDb();
+    const doc = await db.document.findFirst({
+      where: { id: p.data.documentId, envelopeId: p.data.id, envelope: { organizationId: actor.organizationId } },
+    });
+    const blobId = sealed ? doc?.sealedBlobId : doc?.originalBlobId;
+    if (!doc || !blobId) throw notFound('文書');
+    const stream = await openBlobStream(db, blobId);
+    const ctx = contextOf(req);
+    await recordAuditNow(db, {
+      organizationId: actor.organizationId,
+      envelopeId: doc.envelopeId,
+      actorType: 'user',
+      actorId: actor.userId,
+      actorLabel: `${actor.name} <${actor.email}>`,
+      action: 'document.viewed',
+      ip: ctx.ip,
+      userAgent: ctx.userAgent,
+      details: { documentId: doc.id, fileName: doc.fileName, version: sealed ? 'sealed' : 'original' },
+    });
+    const name = sealed ? doc.fileName.replace(/\.pdf$/i, '') + '_封緘済み.pdf' : doc.fileName;
+    return new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, {
+      headers: {
+        'Content-Type': 'application/pdf',
+        'Content-Disposition': `inline; filename="document.pdf"; filename*=UTF-8''${encodeURIComponent(name)}`,
+        'Cache-Control': 'private, no-store',
+        'X-Content-Type-Options': 'nosniff',
+      },
+    });
+  } catch (e) {
+    return errorResponse(e);
+  }
+}

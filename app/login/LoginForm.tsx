@@ -1,0 +1,67 @@
+'use client';
+
+import { useActionState } from 'react';
+import { loginAction, type LoginState } from './actions';
+
+export function LoginForm(props: {
+  next: string;
+  labels: { email: string; password: string; submit: string; required: string };
+}) {
+  const [state, action, pending] = useActionState<LoginState, FormData>(loginAction, {});
+  const fe = state.fieldErrors ?? {};
+  return (
+    <form action={action} className="space-y-4" noValidate>
+      {state.error ? (
+        <div role="alert" className="rounded-lg border-2 border-error-1 bg-red-50 p-3 text-error-2">
+          <span aria-hidden="true">！</span>
+          {state.error}
+        </div>
+      ) : null}
+      <input type="hidden" name="next" value={props.next} />
+      <div>
+        <label htmlFor="email" className="field-label">
+          {props.labels.email} <span className="text-sm font-normal">（{props.labels.required}）</span>
+        </label>
+        <input
+          id="email"
+          name="email"
+          type="email"
+          autoComplete="username"
+          required
+          defaultValue={state.email}
+          className="input"
+          aria-invalid={fe.email ? true : undefined}
+          aria-describedby={fe.email ? 'email-error' : undefined}
+        />
+        {fe.email ? (
+          <p id="email-error" className="field-error">
+            {fe.email}
+          </p>
+        ) : null}
+      </div>
+      <div>
+        <label htmlFor="password" className="field-label">
+          {props.labels.password} <span className="text-sm font-normal">（{props.labels.required}）</span>
+        </label>
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          required
+          className="input"
+          aria-invalid={fe.password ? true : undefined}
+          aria-describedby={fe.password ? 'password-error' : undefined}
+        />
+        {fe.password ? (
+          <p id="password-error" className="field-error">
+            {fe.password}
+          </p>
+        ) : null}
+      </div>
+      <button type="submit" className="btn btn-primary w-full justify-center" disabled={pending}>
+        {props.labels.submit}
+      </button>
+    </form>
+  );
+}

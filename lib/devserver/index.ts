@@ -1,0 +1,3 @@
+export { startEmbeddedPostgres, freePort, type EmbeddedPg } from './postgres';
+export { startMailCatcher, type MailCatcher } from './mail-catcher';
+export { listCaughtMail, getCaughtMail, mailDir, type CaughtMail, type CaughtMailSummary } from './mailbox';

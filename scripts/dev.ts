@@ -1,0 +1,159 @@
+/**
+ * `npm run dev` — the whole product on embedded defaults, from a fresh clone:
+ *   1. PostgreSQL: DATABASE_URL, or embedded PostgreSQL (data under DATA_DIR/pg, port EMBEDDED_PG_PORT)
+ *   2. migrations (lib/db migrate) and the demo organisation 「川口市」 with an admin (password printed once)
+ *   3. mail: SMTP_URL, or the built-in mail catcher (port MAIL_CATCHER_PORT, inbox at /dev/mail)
+ *   4. the job worker (lib/jobs startWorker) in this process
+ *   5. Next.js on PORT (`next dev`; with --prod, the `next build` output, building first if needed)
+ * Ctrl-C stops everything in reverse order.
+ *
+ * Flags: --prod, --reset-admin-password, --no-worker.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import next from 'next';
+
+const root = path.resolve(import.meta.dirname, '..');
+const args = new Set(process.argv.slice(2));
+const prod = args.has('--prod');
+
+process.env.NEXT_TELEMETRY_DISABLED = '1';
+process.env.CHECKPOINT_DISABLE = '1';
+(process.env as Record<string, string>).NODE_ENV = prod ? 'production' : 'development';
+process.chdir(root);
+
+const log = (msg: string) => console.log(`[tachiai] ${msg}`);
+const stops: { name: string; stop: () => Promise<unknown> }[] = [];
+
+/** The client address for the app: the socket peer, appended to a trusted proxy's x-forwarded-for
+ * only when TRUSTED_PROXY_HOPS > 0. A client-sent x-tachiai-client-ip is always discarded. */
+function clientIp(req: http.IncomingMessage, hops: number): string {
+  const peer = req.socket.remoteAddress ?? '';
+  if (hops <= 0) return peer;
+  const xff = String(req.headers['x-forwarded-for'] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const chain = [...xff, peer];
+  return chain[Math.max(0, chain.length - 1 - hops)] ?? peer;
+}
+
+async function main() {
+  // Imports that read the configuration come after NODE_ENV is fixed.
+  const { getConfig, resetConfig } = await import('../lib/config');
+  const { migrate } = await import('../lib/db');
+  const { startEmbeddedPostgres, startMailCatcher, mailDir } = await import('../lib/devserver');
+  const { seedDemo, printCredentials } = await import('./seed');
+
+  if (prod && !process.env.MASTER_KEY) {
+    throw new Error(
+      'MASTER_KEY is required in production (it wraps every document key). Generate one and keep it safe:\n' +
+        '  export MASTER_KEY=$(openssl rand -base64 32)',
+    );
+  }
+  let cfg = getConfig();
+  if (!process.env.APP_URL) process.env.APP_URL = `http://localhost:${cfg.PORT}`;
+
+  if (!process.env.DATABASE_URL) {
+    log(`embedded PostgreSQL on 127.0.0.1:${cfg.EMBEDDED_PG_PORT} (data: ${path.relative(root, path.join(cfg.dataDir, 'pg'))})`);
+    const pg = await startEmbeddedPostgres({
+      dataDir: path.join(cfg.dataDir, 'pg'),
+      port: cfg.EMBEDDED_PG_PORT,
+      databases: ['tachiai'],
+    });
+    stops.push({ name: 'PostgreSQL', stop: () => pg.stop() });
+    process.env.DATABASE_URL = pg.urlFor('tachiai');
+  } else {
+    log('using DATABASE_URL');
+  }
+  const databaseUrl = process.env.DATABASE_URL;
+
+  const applied = await migrate(databaseUrl, { log: (m) => log(m) });
+  if (!applied.length) log('migrations up to date');
+
+  if (!process.env.SMTP_URL) {
+    const dir = mailDir(cfg.dataDir);
+    const catcher = await startMailCatcher({ port: cfg.MAIL_CATCHER_PORT, dir });
+    stops.push({ name: 'mail catcher', stop: () => catcher.stop() });
+    process.env.SMTP_URL = catcher.url;
+    process.env.DEV_MAILBOX ??= 'true';
+    log(`mail catcher on ${catcher.url}; inbox: ${process.env.APP_URL}/dev/mail`);
+  } else {
+    log('using SMTP_URL');
+  }
+  resetConfig();
+  cfg = getConfig();
+
+  const { getPrisma, disconnectPrisma } = await import('../lib/db');
+  const db = getPrisma();
+  stops.push({ name: 'database pool', stop: () => disconnectPrisma() });
+  printCredentials(await seedDemo(db, { resetAdminPassword: args.has('--reset-admin-password') }));
+
+  if (!args.has('--no-worker')) {
+    const { startWorker } = await import('../lib/jobs');
+    const worker = await startWorker(db, {});
+    stops.push({ name: 'worker', stop: () => worker.stop() });
+    log('job worker started');
+  }
+
+  if (prod && !existsSync(path.join(root, '.next', 'BUILD_ID'))) {
+    log('no production build yet: running `next build` (once)…');
+    const r = spawnSync(process.execPath, [path.join(root, 'node_modules/next/dist/bin/next'), 'build'], {
+      cwd: root,
+      stdio: 'inherit',
+      env: process.env,
+    });
+    if (r.status !== 0) throw new Error('next build failed');
+  }
+
+  const app = next({ dev: !prod, dir: root, hostname: 'localhost', port: cfg.PORT });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+  const hops = Number(process.env.TRUSTED_PROXY_HOPS ?? '0') || 0;
+  const server = http.createServer((req, res) => {
+    req.headers['x-tachiai-client-ip'] = clientIp(req, hops);
+    handle(req, res).catch((e: unknown) => {
+      console.error('[tachiai] request failed', e instanceof Error ? e.message : e);
+      if (!res.headersSent) res.statusCode = 500;
+      res.end();
+    });
+  });
+  const upgrade = app.getUpgradeHandler();
+  server.on('upgrade', (req, socket, head) => {
+    upgrade(req, socket, head).catch(() => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(cfg.PORT, resolve));
+  stops.push({
+    name: 'web',
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await app.close();
+    },
+  });
+  log(`ready (${prod ? 'production' : 'development'}): ${process.env.APP_URL}`);
+}
+
+let stopping = false;
+async function shutdown(code: number) {
+  if (stopping) return;
+  stopping = true;
+  log('stopping…');
+  for (const s of stops.reverse()) {
+    try {
+      await s.stop();
+    } catch (e) {
+      console.error(`[tachiai] ${s.name}: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+main().catch((e: unknown) => {
+  console.error('[tachiai] failed to start:', e instanceof Error ? e.message : e);
+  void shutdown(1);
+});
