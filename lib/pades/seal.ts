@@ -251,7 +251,16 @@ export function addDssRevision(w: IncrementalPdf, items: Array<{ contents: Uint8
   const dssRef = catalog.get('DSS') instanceof PdfRef ? (catalog.get('DSS') as PdfRef) : w.allocate();
   objects.push([dssRef, dss]);
   if (!(catalog.get('DSS') instanceof PdfRef)) {
-    objects.push([new PdfRef(w.rootRef.num, w.genOf(w.rootRef.num)), catalog.clone().set('DSS', dssRef)]);
+    const cat2 = catalog.clone().set('DSS', dssRef);
+    // Declare the ETSI extension (ESIC level 1) for DSS in pre-2.0 files, like pyHanko does.
+    const ext = catalog.get('Extensions');
+    const version = w.doc.headerVersion;
+    if (version < '2.0' && (ext === undefined || ext instanceof PdfDict) && !(ext as PdfDict | undefined)?.has('ESIC')) {
+      const e2 = (ext as PdfDict | undefined)?.clone() ?? new PdfDict();
+      e2.set('ESIC', new PdfDict([['Type', new PdfName('DeveloperExtensions')], ['BaseVersion', new PdfName('1.7')], ['ExtensionLevel', 1]]));
+      cat2.set('Extensions', e2);
+    }
+    objects.push([new PdfRef(w.rootRef.num, w.genOf(w.rootRef.num)), cat2]);
   }
   w.append(objects);
 }
