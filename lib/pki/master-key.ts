@@ -59,7 +59,8 @@ export function getMasterKey(): Promise<Buffer> {
   let p = cache.get(cacheKey);
   if (!p) {
     if (c.MASTER_KEY) {
-      p = Promise.resolve(decodeKey(c.MASTER_KEY, 'env'));
+      const b64 = c.MASTER_KEY;
+      p = (async () => decodeKey(b64, 'env'))();
     } else if (c.NODE_ENV === 'production') {
       p = Promise.reject(new AppError('internal', '本番環境では MASTER_KEY の設定が必要です。'));
     } else {
