@@ -8,17 +8,26 @@ import { AppError } from '../errors';
 
 const nfkc = (v: string) => v.normalize('NFKC');
 
-const requiredText = (label: string, max: number) =>
+/** Control characters out (newlines too unless multiline): nothing can break an email header or a PDF line. */
+// eslint-disable-next-line no-control-regex
+const clean = (multiline: boolean) => (v: string) => (multiline ? v.replace(/\r\n?/g, '\n').replace(/[\u0000-\u0009\u000b-\u001f\u007f]/g, '') : v.replace(/[\u0000-\u001f\u007f]+/g, ' '));
+
+const requiredText = (label: string, max: number, multiline = false) =>
   z
     .string({ error: `${label}を入力してください。` })
-    .trim()
-    .min(1, { error: `${label}を入力してください。` })
-    .max(max, { error: `${label}は${max}文字以内で入力してください。` });
+    .transform(clean(multiline))
+    .pipe(
+      z
+        .string()
+        .trim()
+        .min(1, { error: `${label}を入力してください。` })
+        .max(max, { error: `${label}は${max}文字以内で入力してください。` }),
+    );
 
-const optionalText = (label: string, max: number) =>
+const optionalText = (label: string, max: number, multiline = false) =>
   z
     .union([z.string(), z.null()]).optional()
-    .transform((v) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null))
+    .transform((v) => (typeof v === 'string' && v.trim() !== '' ? clean(multiline)(v).trim() : null))
     .refine((v) => v === null || v.length <= max, { error: `${label}は${max}文字以内で入力してください。` });
 
 /** Integer 円 ≥ 0 from a number, bigint or a form string (commas, 円, full-width digits allowed). Empty → null. */
@@ -96,7 +105,7 @@ export const envelopeInputSchema = z.object({
   /** 契約番号 */
   contractNumber: optionalText('契約番号', 100),
   /** Message to the parties (in the request email). */
-  message: optionalText('メッセージ', 2000),
+  message: optionalText('メッセージ', 2000, true),
 });
 export type EnvelopeInput = z.input<typeof envelopeInputSchema>;
 export type EnvelopeData = z.output<typeof envelopeInputSchema>;
@@ -158,7 +167,7 @@ export const recipientsInputSchema = z
   });
 
 export const voidInputSchema = z.object({
-  reason: requiredText('取消理由', 500),
+  reason: requiredText('取消理由', 500, true),
 });
 
 export const listEnvelopesSchema = z.object({

@@ -170,14 +170,23 @@ async function markSent(db: Db, row: OutboxEmail, messageId: string, now: Date) 
   });
 }
 
+/** The SMTP server refused the recipient(s) with a 5xx reply: retrying cannot help. */
+export function isPermanentFailure(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: string; responseCode?: number };
+  return e.code === 'EENVELOPE' && typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600;
+}
+
 async function markFailed(db: Db, row: OutboxEmail, err: unknown, now: Date, maxAttempts: number, backoff: (n: number) => number) {
   const message = redactError(err instanceof Error ? err.message : String(err));
-  const willRetry = row.attempts < maxAttempts;
+  const permanent = isPermanentFailure(err);
+  const willRetry = !permanent && row.attempts < maxAttempts;
   const nextAttemptAt = willRetry ? new Date(now.getTime() + backoff(row.attempts)) : row.nextAttemptAt;
   await db.$transaction(async (tx) => {
     const u = await tx.outboxEmail.updateMany({
       where: { id: row.id, status: 'sending', attempts: row.attempts },
-      data: { status: 'failed', lastError: message, lockedUntil: null, nextAttemptAt },
+      // A permanent refusal (the server rejected the address with 5xx) is not retried.
+      data: { status: 'failed', lastError: message, lockedUntil: null, nextAttemptAt, ...(permanent ? { attempts: maxAttempts } : {}) },
     });
     if (u.count === 0) return;
     if (row.organizationId) {
@@ -192,6 +201,7 @@ async function markFailed(db: Db, row: OutboxEmail, err: unknown, now: Date, max
           to: row.toAddress,
           attempt: row.attempts,
           willRetry,
+          permanent,
           nextAttemptAt: willRetry ? nextAttemptAt.toISOString() : null,
           error: message,
         },

@@ -52,7 +52,13 @@ function addressText(a: AddressObject | AddressObject[] | undefined): string {
   return Array.isArray(a) ? a.map((x) => x.text).join(', ') : a.text;
 }
 
-export async function startTestSmtp(opts: { port?: number } = {}): Promise<TestSmtpServer> {
+export interface TestSmtpOptions {
+  port?: number;
+  /** Refuse these RCPT TO addresses with "550 mailbox unavailable" (a permanent failure). */
+  rejectRecipient?: (address: string) => boolean;
+}
+
+export async function startTestSmtp(opts: TestSmtpOptions = {}): Promise<TestSmtpServer> {
   const messages: ReceivedMail[] = [];
   const waiters: { pred: (m: ReceivedMail) => boolean; resolve: (m: ReceivedMail) => void }[] = [];
   let server: SMTPServer | undefined;
@@ -66,6 +72,14 @@ export async function startTestSmtp(opts: { port?: number } = {}): Promise<TestS
       logger: false,
       banner: 'tachiai test smtp',
       size: 60 * 1024 * 1024,
+      onRcptTo(address, _session, callback) {
+        if (opts.rejectRecipient?.(address.address.toLowerCase())) {
+          const err = new Error('mailbox unavailable') as Error & { responseCode: number };
+          err.responseCode = 550;
+          return callback(err);
+        }
+        callback();
+      },
       onData(stream, session, callback) {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));

@@ -150,6 +150,32 @@ describe('request email over SMTP', () => {
     }
   });
 
+  it('a recipient refused with 5xx fails for good without retries', async () => {
+    const strict = await startTestSmtp({ rejectRecipient: (a) => a.startsWith('nobody@') });
+    try {
+      await t.prisma.$transaction((tx) =>
+        enqueueEmail(tx, { dedupeKey: 'rejected-rcpt', kind: 'test', to: 'nobody@example.jp', subject: 's', text: 't', html: '<p>t</p>', organizationId: s.org.id }),
+      );
+      await t.prisma.$transaction((tx) =>
+        enqueueEmail(tx, { dedupeKey: 'accepted-rcpt', kind: 'test', to: 'somebody@example.jp', subject: 's', text: 't', html: '<p>t</p>', organizationId: s.org.id }),
+      );
+      const r = await deliverDueEmails(t.prisma, { transport: strict.transport() });
+      expect(r).toEqual({ claimed: 2, sent: 1, failed: 1 });
+      const row = await t.prisma.outboxEmail.findUniqueOrThrow({ where: { dedupeKey: 'rejected-rcpt' } });
+      expect(row.status).toBe('failed');
+      expect(row.lastError).toMatch(/550/);
+      await deliverDueEmails(t.prisma, { transport: strict.transport(), now: new Date(Date.now() + 86_400_000) });
+      const again = await t.prisma.outboxEmail.findUniqueOrThrow({ where: { dedupeKey: 'rejected-rcpt' } });
+      expect(again.status).toBe('failed');
+      expect(again.attempts).toBe(row.attempts);
+      expect(strict.messages.filter((m) => m.to.includes('nobody@example.jp'))).toHaveLength(0);
+      const ev = await t.prisma.auditEvent.findMany({ where: { action: 'email.failed', organizationId: s.org.id }, orderBy: { id: 'desc' }, take: 1 });
+      expect(ev[0].details).toMatchObject({ permanent: true, willRetry: false, to: 'nobody@example.jp' });
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('the same dedupe key is queued once', async () => {
     const input = { dedupeKey: 'dedupe-once', kind: 'test', to: 'y@example.jp', subject: 's', text: 't', html: '<p>t</p>' };
     const a = await t.prisma.$transaction((tx) => enqueueEmail(tx, input));

@@ -19,6 +19,12 @@ describe('envelopeInputSchema', () => {
     expect(envelopeInputSchema.parse({ title: 'a', counterparty: 'b', amount: 0, amountTaxIncluded: 'false' })).toMatchObject({ amount: 0n, amountTaxIncluded: false });
   });
 
+  it('strips control characters (no header injection through the title)', () => {
+    const d = envelopeInputSchema.parse({ title: '案件\r\nBcc: evil@example.com', counterparty: 'b', message: '一行目\r\n二行目\u0007' });
+    expect(d.title).toBe('案件 Bcc: evil@example.com');
+    expect(d.message).toBe('一行目\n二行目');
+  });
+
   it('reports each bad field', () => {
     const r = envelopeInputSchema.safeParse({ title: 'x'.repeat(201), counterparty: '', amount: 'abc', transactionDate: '2026-13-01' });
     expect(r.success).toBe(false);
