@@ -9,6 +9,7 @@ import { deriveKey, getMasterKey, masterKeyId, masterKeyPath } from '@/lib/pki';
 
 let dir: string;
 const saved = { ...process.env };
+const env = process.env as Record<string, string | undefined>;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'pki-mk-'));
@@ -16,8 +17,8 @@ beforeAll(async () => {
 
 afterEach(() => {
   for (const k of ['DATA_DIR', 'MASTER_KEY', 'NODE_ENV'] as const) {
-    if (saved[k] === undefined) delete process.env[k];
-    else process.env[k] = saved[k];
+    if (saved[k] === undefined) delete env[k];
+    else env[k] = saved[k];
   }
   resetConfig();
 });
@@ -62,7 +63,7 @@ describe('master key', () => {
     const e1 = await getMasterKey().catch((e: unknown) => e);
     expect(isAppError(e1) && e1.message).toMatch(/32バイト/);
     delete process.env.MASTER_KEY;
-    process.env.NODE_ENV = 'production';
+    env.NODE_ENV = 'production';
     resetConfig();
     const e2 = await getMasterKey().catch((e: unknown) => e);
     expect(isAppError(e2) && e2.message).toMatch(/MASTER_KEY/);
