@@ -278,6 +278,20 @@ function chainOfToken(token: Uint8Array): Uint8Array[] {
   return t.tsaCert ? [t.tsaCert, ...rest] : rest;
 }
 
+/** Gets a token and re-checks it (imprint = our digest, CMS signature intact) whatever the TsaClient did. */
+async function stamp(tsa: TsaClient, digest: Uint8Array): Promise<Uint8Array> {
+  const { token } = await tsa.timestamp(digest);
+  let ok = false;
+  try {
+    const t = checkTimestampToken(token);
+    ok = t.problems.length === 0 && t.hashAlgorithm === 'sha256' && Buffer.from(t.imprint).equals(Buffer.from(digest));
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new AppError('tsa_unavailable', 'タイムスタンプ局（TSA）から受け取ったタイムスタンプが正しくありません。');
+  return token;
+}
+
 /** Short-lived memo of the default revocation collector (same chain sealed many times in a row). */
 const REV_TTL_MS = 60_000;
 const revMemo = new Map<string, { at: number; p: Promise<RevocationMaterial> }>();
@@ -332,7 +346,7 @@ export async function sealPdf(pdf: Uint8Array, opts: SealOptions): Promise<Uint8
   signerMat.catch(() => undefined);
   let sigToken: Uint8Array | undefined;
   const sig = await addSignatureRevision(w, 'sig', entries, opts.signatureSize ?? SIG_SIZE, async (digest) => {
-    const r = await buildPadesCms(digest, key, async (d) => (await tsa.timestamp(d)).token);
+    const r = await buildPadesCms(digest, key, (d) => stamp(tsa, d));
     sigToken = r.timestampToken;
     return r.der;
   });
@@ -340,7 +354,7 @@ export async function sealPdf(pdf: Uint8Array, opts: SealOptions): Promise<Uint8
   const [sm, tm] = await Promise.all([signerMat, tsaChain.length ? revocation(tsaChain) : Promise.resolve({ certs: [], crls: [], ocsps: [] })]);
   const m = merge([signerChain, tsaChain], [sm, tm]);
   addDssRevision(w, [{ contents: sig.contents, material: m }]);
-  await addSignatureRevision(w, 'dts', [], DTS_SIZE, async (digest) => (await tsa.timestamp(digest)).token);
+  await addSignatureRevision(w, 'dts', [], DTS_SIZE, (digest) => stamp(tsa, digest));
   return w.toBytes();
 }
 
@@ -375,6 +389,6 @@ export async function addArchiveTimestamp(
   }
   const w = new IncrementalPdf(doc);
   addDssRevision(w, [{ contents, material: await material(revocation, [chain]) }]);
-  await addSignatureRevision(w, 'dts', [], DTS_SIZE, async (digest) => (await tsa.timestamp(digest)).token);
+  await addSignatureRevision(w, 'dts', [], DTS_SIZE, (digest) => stamp(tsa, digest));
   return w.toBytes();
 }

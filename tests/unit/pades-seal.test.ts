@@ -103,6 +103,13 @@ describe('sealPdf → B-LTA on every kind of PDF', () => {
     expect(findSignatures(renewed)).toHaveLength(3);
   });
 
+  it('refuses a TSA token that does not cover our digest', async () => {
+    const lying = { timestamp: (_d: Uint8Array) => pki.tsa.timestamp(new Uint8Array(32).fill(7)) };
+    const err = await sealPdf(corpusFile('chromium'), { reason: 'x', keyProvider: pki.provider(), tsa: lying, revocation: pki.revocation }).catch((e) => e);
+    expect(err.code).toBe('tsa_unavailable');
+    expect(err.message).toContain('タイムスタンプ');
+  });
+
   it.each(Object.keys(INVALID_CORPUS) as InvalidName[])('refuses %s', async (name) => {
     const err = await seal(corpusFile(name)).catch((e) => e);
     expect(err.code).toBe(INVALID_CORPUS[name]);
