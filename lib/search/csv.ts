@@ -100,7 +100,7 @@ export function exportSearchCsv(
     let complete = false;
     try {
       yield enc.encode(`\uFEFF${csvLine(CSV_HEADERS)}`);
-      const where = (await searchWhere(db, scope, f)).page;
+      const where = (await searchWhere(db, scope, f, o)).page;
       let cursor: CursorPosition | null = null;
       for (;;) {
         const page = await fetchPage(db, where, o.sort, o.direction, cursor, BATCH);

@@ -7,6 +7,7 @@
  * account or e-mail). Nobody ever sees another organisation's rows (organization_id = actor's).
  */
 import { Prisma, type Db, type Tx } from '../db';
+import { normalizeForSearch } from './normalize';
 import type { StaffActor } from '../auth/types';
 import {
   parseFilters,
@@ -107,13 +108,36 @@ export interface SearchWhere {
   modes: { page: CounterpartyMode; count: CounterpartyMode };
 }
 
-/** The WHERE clauses searchEnvelopes and the CSV export use, access paths chosen by estimate. */
-export async function searchWhere(db: Db | Tx, scope: SearchScope, filters: SearchFilters): Promise<SearchWhere> {
-  const est = await estimateCounterparty(db, scope, filters);
-  const page: CounterpartyMode = est !== null && est > GRAMS_MAX_ESTIMATE ? 'scan' : 'grams';
+async function planCost(db: Db | Tx, sql: Prisma.Sql): Promise<number> {
+  const plan = await db.$queryRaw<{ 'QUERY PLAN': { Plan: { 'Total Cost': number } }[] }[]>(Prisma.sql`EXPLAIN (FORMAT JSON) ${sql}`);
+  return plan[0]?.['QUERY PLAN']?.[0]?.Plan?.['Total Cost'] ?? Number.POSITIVE_INFINITY;
+}
+
+/**
+ * The WHERE clauses searchEnvelopes and the CSV export use. With a 取引先 query, the page's access
+ * path is the one the planner prices lower for the whole filter set and sort (both are planned,
+ * nothing is executed); the count uses the grams unless the 取引先 alone is estimated to match
+ * so many rows that walking is cheaper (see GRAMS_MAX_ESTIMATE_COUNT).
+ */
+export async function searchWhere(
+  db: Db | Tx,
+  scope: SearchScope,
+  filters: SearchFilters,
+  order: { sort: SortKey; direction: Direction } = { sort: 'transactionDate', direction: 'desc' },
+): Promise<SearchWhere> {
+  const grams = whereFor(scope, filters, 'grams');
+  if (!filters.counterparty || !normalizeForSearch(filters.counterparty)) {
+    return { page: grams, count: grams, modes: { page: 'grams', count: 'grams' } };
+  }
+  const scan = whereFor(scope, filters, 'scan');
+  const [costGrams, costScan, est] = await Promise.all([
+    planCost(db, pageSql(grams, order.sort, order.direction, null, 51)),
+    planCost(db, pageSql(scan, order.sort, order.direction, null, 51)),
+    estimateCounterparty(db, scope, filters),
+  ]);
+  const page: CounterpartyMode = costScan < costGrams ? 'scan' : 'grams';
   const count: CounterpartyMode = est !== null && est > GRAMS_MAX_ESTIMATE_COUNT ? 'scan' : 'grams';
-  const pageWhere = whereFor(scope, filters, page);
-  return { page: pageWhere, count: count === page ? pageWhere : whereFor(scope, filters, count), modes: { page, count } };
+  return { page: page === 'scan' ? scan : grams, count: count === 'scan' ? scan : grams, modes: { page, count } };
 }
 
 /** One page of raw rows after `cursor` (used by searchEnvelopes, the CSV export and the bench). */
@@ -165,7 +189,7 @@ export async function searchEnvelopes(
   const o = parsePageOptions(options);
   const scope = scopeFor(actor);
   const cursor = o.cursor ? decodeCursor(o.cursor, o.sort, o.direction) : null;
-  const where = await searchWhere(db, scope, f);
+  const where = await searchWhere(db, scope, f, o);
   const [page, total] = await Promise.all([
     fetchPage(db, where.page, o.sort, o.direction, cursor, o.limit),
     countMatches(db, where.count),

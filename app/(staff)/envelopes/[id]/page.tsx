@@ -8,6 +8,7 @@ import { EnvelopeStatusBadge, PartyStatus } from '../../../_components/StatusBad
 import { getDb, getLocale, getTranslator, requireStaff } from '../../../_lib/server';
 import { resendAction } from '../actions';
 import { VoidForm } from './VoidForm';
+import { EnvelopeCorrections } from './corrections';
 
 export const metadata = { title: '封筒の詳細' };
 
@@ -227,6 +228,8 @@ export default async function EnvelopeDetailPage({
           <VoidForm envelopeId={env.id} />
         </section>
       ) : null}
+
+      <EnvelopeCorrections envelopeId={env.id} searchParams={sp} />
 
       <section aria-labelledby="sec-audit">
         <h2 id="sec-audit" className="mb-2 text-lg font-bold">
