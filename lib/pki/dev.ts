@@ -261,6 +261,14 @@ export function createDevKeyProvider(): KeyProvider {
   };
 }
 
+/**
+ * Anchors a non-dev provider adds for time-stamps: while TSA_URL is unset the built-in TSA signs with the
+ * dev PKI, so the dev root must be trusted for those tokens too.
+ */
+export async function builtinTsaAnchors(): Promise<Uint8Array[]> {
+  return getConfig().TSA_URL ? [] : [await getRootCertificate()];
+}
+
 /** The built-in TSA's key and chain (signer first, root last). */
 export async function getDevTsaKey(): Promise<{ key: KeyObject; certificate: Uint8Array; chain: Uint8Array[] }> {
   const pki = await getDevPki();

@@ -9,6 +9,7 @@ export {
   getDevPki,
   getDevTsaKey,
   getRootCertificate,
+  builtinTsaAnchors,
   devPkiDir,
   devPkiExists,
   DEV_NAMES,

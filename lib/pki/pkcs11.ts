@@ -16,6 +16,7 @@ import path from 'node:path';
 import type * as P11 from 'pkcs11js';
 import { getConfig } from '../config';
 import { AppError } from '../errors';
+import { builtinTsaAnchors } from './dev';
 import type { KeyProvider, SigningKey } from './types';
 
 type Pkcs11Module = typeof P11;
@@ -210,12 +211,12 @@ export function createPkcs11KeyProvider(opts: Pkcs11Options = {}): KeyProvider {
   return {
     kind: 'pkcs11',
     sealingKey: load,
+    /** The token chain's self-signed root, plus the dev root while the built-in TSA is in use. */
     async trustAnchors() {
       const k = await load();
       const last = k.chain[k.chain.length - 1];
-      if (!last) return [];
-      const x = new X509Certificate(Buffer.from(last));
-      return x.subject === x.issuer ? [last] : [];
+      const x = last ? new X509Certificate(Buffer.from(last)) : undefined;
+      return [...(x && x.subject === x.issuer ? [last] : []), ...(await builtinTsaAnchors())];
     },
   };
 }

@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import forge from 'node-forge';
 import { getConfig } from '../config';
 import { AppError } from '../errors';
-import { keySigningKey } from './dev';
+import { builtinTsaAnchors, keySigningKey } from './dev';
 import type { KeyProvider, SigningKey } from './types';
 
 export interface Pkcs12Contents {
@@ -30,7 +30,8 @@ function rawBagsOf(p12Der: Uint8Array, password: string): { keys: Uint8Array[]; 
     // (forge does too) but feeds PBKDF2 (PBES2/AES) the UTF-8 bytes, which forge does not. When the MAC
     // verified with the Unicode password and only the decryption failed, retry the decryption with the UTF-8
     // bytes (the MAC, already checked, is skipped on that second pass).
-    const macPassed = /decrypt/i.test((e as Error).message);
+    // (A wrong key can also yield valid-looking padding and then an ASN.1 error: any error but the MAC's counts.)
+    const macPassed = !/MAC could not be verified/i.test((e as Error).message);
     if (!macPassed || /^[\x00-\x7f]*$/.test(password)) throw e;
     return rawBagsOnce(p12Der, forge.util.encodeUtf8(password), true);
   }
@@ -134,13 +135,14 @@ export function createPkcs12KeyProvider(opts: Pkcs12ProviderOptions = {}): KeyPr
       const p = await load();
       return keySigningKey(p.key, p.certificate, p.chain);
     },
+    /** The file's self-signed root (or opts.trustAnchors), plus the dev root while the built-in TSA is in use. */
     async trustAnchors() {
-      if (opts.trustAnchors) return opts.trustAnchors;
+      const tsa = await builtinTsaAnchors();
+      if (opts.trustAnchors) return [...opts.trustAnchors, ...tsa];
       const p = await load();
       const last = p.chain[p.chain.length - 1];
-      if (!last) return [];
-      const x = new X509Certificate(Buffer.from(last));
-      return x.subject === x.issuer ? [last] : [];
+      const own = last && new X509Certificate(Buffer.from(last)).subject === new X509Certificate(Buffer.from(last)).issuer ? [last] : [];
+      return [...own, ...tsa];
     },
   };
 }

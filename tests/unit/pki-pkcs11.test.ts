@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resetConfig } from '@/lib/config';
 import { isAppError } from '@/lib/errors';
 import { createPkcs11KeyProvider, importCertificateToToken, pemToDerAll } from '@/lib/pki';
 
@@ -25,6 +26,9 @@ const certDer = async (f: string) => pemToDerAll(await readFile(path.join(dir, f
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'pki-p11-'));
+  process.env.DATA_DIR = path.join(dir, 'data');
+  process.env.TSA_URL = 'https://tsa.example.jp/tsa'; // external TSA: the token's root is the only anchor
+  resetConfig();
   await mkdir(path.join(dir, 'tokens'));
   await writeFile(
     path.join(dir, 'softhsm2.conf'),
@@ -54,6 +58,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  delete process.env.TSA_URL;
+  resetConfig();
   await rm(dir, { recursive: true, force: true });
 });
 

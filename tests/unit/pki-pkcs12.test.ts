@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetConfig } from '@/lib/config';
 import { isAppError } from '@/lib/errors';
-import { createPkcs12KeyProvider, derToPem, getKeyProvider } from '@/lib/pki';
+import { createPkcs12KeyProvider, derToPem, getKeyProvider, getRootCertificate } from '@/lib/pki';
 
 const run = promisify(execFile);
 let dir: string;
@@ -21,6 +21,9 @@ async function openssl(args: string[]) {
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'pki-p12-'));
+  process.env.DATA_DIR = path.join(dir, 'data');
+  process.env.TSA_URL = 'https://tsa.example.jp/tsa'; // an external TSA: only the file's root is an anchor
+  resetConfig();
   await writeFile(
     path.join(dir, 'ext.cnf'),
     '[leaf]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n',
@@ -48,6 +51,7 @@ afterAll(async () => {
   delete process.env.KEY_PROVIDER;
   delete process.env.PKCS12_PATH;
   delete process.env.PKCS12_PASSWORD;
+  delete process.env.TSA_URL;
   resetConfig();
   await rm(dir, { recursive: true, force: true });
 });
@@ -103,5 +107,15 @@ describe('pkcs12 key provider', () => {
     const p = getKeyProvider();
     expect(p.kind).toBe('pkcs12');
     expect((await p.sealingKey()).algorithm).toBe('ECDSA-P256');
+  });
+
+  it('with the built-in TSA (TSA_URL unset) the dev root is a trust anchor too', async () => {
+    delete process.env.TSA_URL;
+    resetConfig();
+    const key = await createPkcs12KeyProvider({ path: path.join(dir, 'rsa.p12'), password: 'パスワード1' }).sealingKey();
+    const anchors = await createPkcs12KeyProvider({ path: path.join(dir, 'rsa.p12'), password: 'パスワード1' }).trustAnchors();
+    expect(anchors).toHaveLength(2);
+    expect(anchors[0]).toEqual(key.chain[0]);
+    expect(anchors[1]).toEqual(await getRootCertificate());
   });
 });
