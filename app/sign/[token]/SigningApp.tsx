@@ -71,15 +71,15 @@ function Summary(p: SigningAppProps) {
       <h2 className="mb-2 mt-4 text-lg font-bold">当事者と進み具合{p.envelope.sequential ? '（順番に署名）' : ''}</h2>
       <ol className="space-y-1" data-testid="parties">
         {p.parties.map((x, i) => (
-          <li key={i} className="flex flex-wrap items-center justify-between gap-2 rounded-lg border border-solid-gray-200 px-3 py-2">
-            <span>
+          <li key={i} className="flex items-center justify-between gap-2 rounded-lg border border-solid-gray-200 px-3 py-2">
+            <span className="min-w-0 flex-1">
               {p.envelope.sequential ? <span className="mr-2 text-sm text-solid-gray-700">{x.order}.</span> : null}
               {x.company ? `${x.company} ` : ''}
               {x.name}
               {x.isMe ? <span className="ml-2 text-sm font-bold">（あなた）</span> : null}
-              <span className="ml-2 text-xs text-solid-gray-700">{x.partyType === 'municipal' ? '自治体' : '取引先'}</span>
+              <span className="ml-2 whitespace-nowrap text-xs text-solid-gray-700">{x.partyType === 'municipal' ? '自治体' : '取引先'}</span>
             </span>
-            <span className={`badge ${x.status === 'completed' ? 'text-green-900' : x.status === 'declined' ? 'text-error-2' : ''}`}>{STATUS_LABEL[x.status]}</span>
+            <span className={`badge shrink-0 whitespace-nowrap ${x.status === 'completed' ? 'text-green-900' : x.status === 'declined' ? 'text-error-2' : ''}`}>{STATUS_LABEL[x.status]}</span>
           </li>
         ))}
       </ol>
