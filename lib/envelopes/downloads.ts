@@ -15,7 +15,10 @@ import type { Db } from '../db';
 import { AppError } from '../errors';
 import type { DownloadLink, Envelope, Organization } from '../generated/prisma/client';
 import { hashToken, looksLikeToken, newToken, safeEqual } from '../security';
+import { formatDateTime } from '../format';
+import { enqueueEmail } from '../mail';
 import { openBlobStream } from '../storage';
+import { renderCompletionEmail } from '../../emails/completion';
 
 export interface DownloadContext extends RequestContext {
   now?: Date;
@@ -289,7 +292,7 @@ export async function issueDownloadLink(
   db: Db,
   actor: StaffActor,
   envelopeId: string,
-  input: { email: string; recipientId?: string | null },
+  input: { email: string; recipientId?: string | null; /** Email the new link (「電子署名完了のお知らせ」 with it). */ sendEmail?: boolean },
   ctx: DownloadContext = {},
 ): Promise<{ token: string; url: string; expiresAt: Date }> {
   const now = ctx.now ?? new Date();
@@ -299,10 +302,43 @@ export async function issueDownloadLink(
   const token = newToken();
   const cfg = getConfig();
   const expiresAt = new Date(now.getTime() + cfg.DOWNLOAD_LINK_DAYS * 86_400_000);
+  const url = new URL(`/download/${token}`, cfg.APP_URL).toString();
+  const recipient = await db.recipient.findFirst({ where: { envelopeId: env.id, email: { equals: email.data, mode: 'insensitive' } } });
+  const mail = input.sendEmail
+    ? await (async () => {
+        const full = await db.envelope.findUniqueOrThrow({
+          where: { id: env.id },
+          include: { organization: true, createdBy: true, documents: { orderBy: { position: 'asc' }, select: { fileName: true } } },
+        });
+        return renderCompletionEmail({
+          envelopeTitle: full.title,
+          documentNumber: full.documentNumber,
+          documentNames: full.documents.map((d) => d.fileName),
+          senderOrganization: full.organization.name,
+          senderName: full.createdBy?.name,
+          recipientName: recipient?.name ?? email.data,
+          downloadUrl: url,
+          validDays: cfg.DOWNLOAD_LINK_DAYS,
+          expiresAtLabel: formatDateTime(expiresAt).slice(0, 16),
+        });
+      })()
+    : null;
   await db.$transaction(async (tx) => {
     const link = await tx.downloadLink.create({
-      data: { envelopeId: env.id, recipientId: input.recipientId ?? null, email: email.data, tokenHash: hashToken(token), expiresAt, createdAt: now },
+      data: { envelopeId: env.id, recipientId: input.recipientId ?? recipient?.id ?? null, email: email.data, tokenHash: hashToken(token), expiresAt, createdAt: now },
     });
+    if (mail) {
+      await enqueueEmail(tx, {
+        dedupeKey: `download-link:${link.id}`,
+        kind: 'download_link',
+        organizationId: env.organizationId,
+        envelopeId: env.id,
+        to: email.data,
+        subject: mail.subject,
+        text: mail.text,
+        html: mail.html,
+      });
+    }
     await recordAudit(tx, {
       organizationId: env.organizationId,
       envelopeId: env.id,
@@ -310,9 +346,9 @@ export async function issueDownloadLink(
       action: 'download.link_issued',
       ip: ctx.ip,
       userAgent: ctx.userAgent,
-      details: { downloadLinkId: link.id, email: email.data, expiresAt: expiresAt.toISOString() },
+      details: { downloadLinkId: link.id, email: email.data, expiresAt: expiresAt.toISOString(), emailed: !!mail },
       at: now,
     });
   });
-  return { token, url: new URL(`/download/${token}`, cfg.APP_URL).toString(), expiresAt };
+  return { token, url, expiresAt };
 }

@@ -103,8 +103,11 @@ describe('download links', () => {
     // Staff: always, and a fresh 14-day link.
     const staffZip = await openSealedFileForStaff(db, actor, env.id, 'zip', { ...testCtx, now: after });
     expect(await drain(staffZip.stream)).toBeGreaterThan(1000);
-    const fresh = await issueDownloadLink(db, actor, env.id, { email: s.email }, { ...testCtx, now: after });
+    const fresh = await issueDownloadLink(db, actor, env.id, { email: s.email, sendEmail: true }, { ...testCtx, now: after });
     expect(fresh.url).toContain('/download/');
+    await deliverDueEmails(db, { transport: smtp.transport() });
+    const again = await smtp.waitFor((m) => m.to.includes(s.email.toLowerCase()) && m.text.includes(fresh.url));
+    expect(again.text).toContain('ダウンロード有効期間：14日間');
     expect((await resolveDownloadLink(db, fresh.token, after)).ok).toBe(true);
     // Another organisation's staff cannot.
     const other = await createOrgWithStaff(db);
