@@ -67,7 +67,7 @@ export function buildTimestampRequest(sha256Digest: Uint8Array, opts: { policy?:
  */
 export async function checkTimestampResponse(
   respDer: Uint8Array,
-  expect: { digest: Uint8Array; nonceHex: string; trustAnchors?: Uint8Array[] },
+  expect: { digest: Uint8Array; nonceHex: string; trustAnchors?: Uint8Array[]; policy?: string },
 ): Promise<TimestampResult> {
   let resp: pkijs.TimeStampResp;
   try {
@@ -88,6 +88,7 @@ export async function checkTimestampResponse(
   if (tok.hashAlgorithmName !== 'sha256') throw fail('imprint hash algorithm differs from the request');
   if (!check.imprintValid) throw fail('imprint does not match the request');
   if (tok.nonce === undefined || BigInt(`0x${tok.nonce}`) !== BigInt(`0x${expect.nonceHex}`)) throw fail('nonce not echoed');
+  if (expect.policy && tok.policy !== expect.policy) throw fail('TSA policy differs from the requested policy');
   if (!check.signatureValid) throw fail('token signature does not verify');
   if (!check.ekuValid) throw fail('TSA certificate lacks a critical timeStamping EKU');
   if (!check.essCertIdValid) throw fail('ESS signing-certificate does not match the TSA certificate');
@@ -132,7 +133,7 @@ export function createTsaClient(opts: TsaClientOptions = {}): TsaClient {
           lastError = e;
           continue; // network error, timeout, 5xx: retry
         }
-        return checkTimestampResponse(body, { digest: sha256Digest, nonceHex, trustAnchors: opts.trustAnchors });
+        return checkTimestampResponse(body, { digest: sha256Digest, nonceHex, trustAnchors: opts.trustAnchors, policy: opts.policy });
       }
       const reason = lastError instanceof Retryable ? lastError.message : `network error: ${(lastError as Error)?.name ?? 'unknown'}`;
       throw fail(`${reason} after ${retries + 1} attempts`, lastError);

@@ -225,6 +225,12 @@ describe('TSA client against openssl ts -reply', () => {
     await expectTsaError(client('good', { trustAnchors: [otherRoot] }).timestamp(digest), /trust anchor/);
   });
 
+  it('asks for a policy (reqPolicy) and gets it', async () => {
+    const r = await client('good', { policy: '1.2.3.4.5.6' }).timestamp(digest);
+    const { parseTimestampToken } = await import('@/lib/tsa');
+    expect(parseTimestampToken(r.token).policy).toBe('1.2.3.4.5.6');
+  });
+
   it('retries a 5xx and then succeeds', async () => {
     const before = requests;
     const r = await client('flaky', { retries: 2 }).timestamp(digest);
