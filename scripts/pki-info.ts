@@ -1,13 +1,18 @@
 /**
- * `npx tsx scripts/pki-info.ts [--json]` — create (if needed) and describe the dev PKI: where it lives,
- * the certificates' subjects and SHA-256 fingerprints. Never prints keys.
+ * `npx tsx scripts/pki-info.ts [--json | --root-pem]` — create (if needed) and describe the dev PKI: where it
+ * lives, the certificates' subjects and SHA-256 fingerprints; `--root-pem` prints the root certificate (PEM) to
+ * import into a trust store (Acrobat, NSS for pdfsig) for development. Never prints keys.
  */
 import { X509Certificate } from 'node:crypto';
 import { getConfig } from '../lib/config';
-import { devPkiDir, getDevPki, masterKeyId } from '../lib/pki';
+import { derToPem, devPkiDir, getDevPki, masterKeyId } from '../lib/pki';
 
 async function main() {
   const pki = await getDevPki();
+  if (process.argv.includes('--root-pem')) {
+    process.stdout.write(derToPem(pki.root.certDer));
+    return;
+  }
   const describe = (der: Uint8Array) => {
     const x = new X509Certificate(Buffer.from(der));
     return { subject: x.subject.replace(/\n/g, ', '), fingerprint256: x.fingerprint256, validTo: x.validTo };
