@@ -60,6 +60,7 @@ const ACTION_LABELS: Record<string, string> = {
   'signing.otp_failed': '確認コード誤り',
   'signing.completed': '署名手続き完了',
   'envelope.sealing_started': '封緘開始',
+  'envelope.seal_failed': '封緘失敗（再試行）',
 };
 
 function eventLabel(action: string): string {
@@ -291,7 +292,33 @@ export async function sealEnvelope(db: Db, envelopeId: string, opts: SealEnvelop
 registerJobHandler<z.infer<typeof sealJobPayload>>(
   SEAL_JOB,
   async (payload, ctx) => {
-    await sealEnvelope(ctx.db, payload.envelopeId, { now: ctx.now });
+    try {
+      await sealEnvelope(ctx.db, payload.envelopeId, { now: ctx.now });
+    } catch (e) {
+      // Each failed attempt is visible in the 操作ログ (the job retries with backoff; the last
+      // failure leaves the envelope in `sealing` and the job `failed`, for an operator to retry).
+      const env = await ctx.db.envelope.findUnique({ where: { id: payload.envelopeId }, select: { organizationId: true } });
+      if (env) {
+        await ctx.db
+          .$transaction((tx) =>
+            recordAudit(tx, {
+              organizationId: env.organizationId,
+              envelopeId: payload.envelopeId,
+              actorType: 'system',
+              actorLabel: SERVICE_NAME,
+              action: 'envelope.seal_failed',
+              details: {
+                attempt: ctx.attempt,
+                maxAttempts: ctx.maxAttempts,
+                final: ctx.attempt >= ctx.maxAttempts,
+                code: e instanceof AppError ? e.code : 'internal',
+              },
+            }),
+          )
+          .catch(() => undefined);
+      }
+      throw e;
+    }
   },
   { schema: sealJobPayload, leaseMs: 10 * 60_000 },
 );

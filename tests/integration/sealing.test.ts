@@ -189,4 +189,28 @@ describe('complete → seal → completion emails → download', () => {
     expect((await sealEnvelope(db, env.id)).result).toBe('already_completed');
     expect(await db.outboxEmail.count({ where: { envelopeId: env.id, kind: 'completion' } })).toBe(3);
   });
+
+  it('a seal job that fails (TSA unreachable) is audited, retried later and then completes once', async () => {
+    const db = tdb.prisma;
+    const { actor } = await createOrgWithStaff(db);
+    const s = supplierSigner();
+    const env = await createSentEnvelope(db, actor, { recipients: [s] });
+    await deliverDueEmails(db, { transport: smtp.transport() });
+    const t = signToken(await smtp.waitFor((m) => m.to.includes(s.email.toLowerCase())));
+    await completeSigning(db, t, testCtx);
+
+    setSealingDefaults({ keyProvider: createDevKeyProvider(), tsa: createTsaClient({ url: 'http://127.0.0.1:9/', retries: 0, timeoutMs: 2000 }) });
+    const first = await runDueJobs(db, { names: [SEAL_JOB] });
+    expect(first.failed).toBe(1);
+    expect((await db.envelope.findUniqueOrThrow({ where: { id: env.id } })).status).toBe('sealing');
+    const failed = (await listEnvelopeAudit(db, actor.organizationId, env.id)).filter((a) => a.action === 'envelope.seal_failed');
+    expect(failed).toHaveLength(1);
+
+    setSealingDefaults({ keyProvider: createDevKeyProvider(), tsa: createTsaClient({ url: tsa.url }) });
+    const retry = await runDueJobs(db, { names: [SEAL_JOB], now: new Date(Date.now() + 60_000) });
+    expect(retry.completed).toBe(1);
+    expect((await db.envelope.findUniqueOrThrow({ where: { id: env.id } })).status).toBe('completed');
+    expect(await db.outboxEmail.count({ where: { envelopeId: env.id, kind: 'completion' } })).toBe(2);
+    expect(await db.completionCertificate.count({ where: { envelopeId: env.id } })).toBe(1);
+  });
 });
