@@ -65,7 +65,7 @@ export function printCredentials(r: SeedResult): void {
     `\n${line}\n デモ組織「${DEMO_ORG.name}」の管理者アカウント（この表示は一度だけです）\n` +
       `   メールアドレス: ${r.adminEmail}\n   パスワード:     ${r.newPassword}\n` +
       ` Demo admin for ${DEMO_ORG.name} — shown once; store it now.\n` +
-      ` Reset: npx tsx scripts/seed.ts --reset-admin-password\n${line}\n`,
+      ` Reset: npm run dev -- --reset-admin-password\n${line}\n`,
   );
 }
 
