@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resetConfig } from '../../lib/config';
+import { voidEnvelope } from '../../lib/envelopes';
 import { deliverDueEmails, enqueueEmail } from '../../lib/mail';
 import { startWorker } from '../../lib/jobs';
 import { hashToken } from '../../lib/security';
@@ -174,6 +175,21 @@ describe('request email over SMTP', () => {
     } finally {
       await strict.close();
     }
+  });
+
+  it('a void notice reaches the parties who had been emailed, and only them', async () => {
+    const first = supplierSigner({ order: 1 });
+    const second = municipalSigner({ order: 2 });
+    const env = await createSentEnvelope(t.prisma, s.actor, { input: { title: '取消テスト案件' }, recipients: [first, second] });
+    await deliverDueEmails(t.prisma, { transport: smtp.transport() });
+    await voidEnvelope(t.prisma, s.actor, env.id, '仕様変更のため再作成します', { ip: '203.0.113.1' });
+    await deliverDueEmails(t.prisma, { transport: smtp.transport() });
+    const notice = await smtp.waitFor((m) => m.subject.includes('取り消されました'));
+    expect(notice.subject).toBe('【川口市】 「取消テスト案件」の署名依頼は取り消されました');
+    expect(notice.to).toEqual([first.email.toLowerCase()]);
+    expect(notice.text).toContain('取消理由：仕様変更のため再作成します');
+    expect(notice.html).toContain('仕様変更のため再作成します');
+    expect(smtp.messages.filter((m) => m.to.includes(second.email.toLowerCase()))).toHaveLength(0);
   });
 
   it('the same dedupe key is queued once', async () => {
