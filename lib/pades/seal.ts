@@ -40,6 +40,13 @@ export interface SealOptions {
   revocation?: RevocationFn;
   /** Bytes reserved for the CMS (default 32768). */
   signatureSize?: number;
+  /**
+   * Declare the seal final (default true): the signature field gets a lock dictionary
+   * `/Lock << /Type /SigFieldLock /Action /All /P 1 >>` (ISO 32000-2 §12.7.5.5) covered by the
+   * signature, so verifiers accept only DSS and document timestamps after it. `false` makes an
+   * ordinary approval signature (tests use it to stand in for someone else's earlier signature).
+   */
+  lockDocument?: boolean;
 }
 
 /** Overrides for the defaults (configured key provider, TSA client and revocation collector from lib/pki + lib/tsa). */
@@ -80,6 +87,7 @@ async function addSignatureRevision(
   entries: Array<[string, PdfObj]>,
   size: number,
   produce: (digest: Uint8Array) => Promise<Uint8Array>,
+  lock = false,
 ): Promise<SignedRevision> {
   const doc = w.doc;
   const sigRef = w.allocate();
@@ -121,6 +129,8 @@ async function addSignatureRevision(
     ['F', 132],
     ['P', pageRef],
   ]);
+  if (lock)
+    field.set('Lock', new PdfDict([['Type', new PdfName('SigFieldLock')], ['Action', new PdfName('All')], ['P', 1]]));
 
   const objects: Array<[PdfRef, PdfObj]> = [
     [sigRef, sigDict],
@@ -349,7 +359,7 @@ export async function sealPdf(pdf: Uint8Array, opts: SealOptions): Promise<Uint8
     const r = await buildPadesCms(digest, key, (d) => stamp(tsa, d));
     sigToken = r.timestampToken;
     return r.der;
-  });
+  }, opts.lockDocument ?? true);
   const tsaChain = sigToken ? chainOfToken(sigToken) : [];
   const [sm, tm] = await Promise.all([signerMat, tsaChain.length ? revocation(tsaChain) : Promise.resolve({ certs: [], crls: [], ocsps: [] })]);
   const m = merge([signerChain, tsaChain], [sm, tm]);

@@ -1,9 +1,16 @@
 /**
  * PAdES verifier: for every signature and document timestamp it checks the ByteRange, the digest,
  * the CMS signature, the certificate chain to our trust anchors, the signature timestamp, the DSS
- * revocation data, and what changed in later revisions (only DSS, document timestamps and further
- * signature fields are acceptable). It reports the PAdES level (B-B/B-T/B-LT/B-LTA) and an overall
- * verdict with Japanese messages. Crypto runs on node:crypto; pkijs/asn1js only parse.
+ * revocation data, and what changed in later revisions. It reports the PAdES level (B-B/B-T/B-LT/B-LTA)
+ * and an overall verdict with Japanese messages. Crypto runs on node:crypto; pkijs/asn1js only parse.
+ *
+ * Changes after a signature: DSS (+VRI) and document timestamps are always acceptable. A further
+ * signature is acceptable only after an ordinary approval signature (e.g. someone else's signature
+ * on an uploaded file, before our seal). After a *seal* — a signature that declares "no changes"
+ * (access permission P = 1: our seals write it in the field's /Lock dictionary, ISO 32000-2 §12.7.5.5;
+ * a DocMDP or FieldMDP /Reference with P 1 counts too) — only DSS and document timestamps are
+ * acceptable (ISO 32000-2 §12.8.2.2.2 exempts exactly those from P 1); anything else, including a new
+ * signature, makes the seal's modification check fail.
  */
 import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -72,6 +79,8 @@ export interface SignatureReport {
   problems: string[];
   /** Later changes, e.g. 「DSS（検証情報）の追加」. */
   changesAfter: string[];
+  /** True when the signature forbids later changes (a seal: P = 1); then only DSS and document timestamps may follow. */
+  locked: boolean;
 }
 
 export interface VerificationReport {
@@ -332,7 +341,7 @@ type Change = 'dss' | 'doc_timestamp' | 'signature' | 'structure';
  * Classifies all objects written in the sections after `end`. Returns allowed change categories
  * and the disallowed ones (Japanese descriptions).
  */
-function analyseChanges(doc: PdfDocument, end: number): { kinds: Set<Change>; bad: string[] } {
+function analyseChanges(doc: PdfDocument, end: number, locked = false): { kinds: Set<Change>; bad: string[] } {
   const kinds = new Set<Change>();
   const bad: string[] = [];
   const later = doc.sections.filter((s) => s.offset >= end).reverse(); // oldest first
@@ -345,6 +354,11 @@ function analyseChanges(doc: PdfDocument, end: number): { kinds: Set<Change>; ba
     for (const [k, v] of sec.entries) view.set(k, v);
     const r = rootOf(sec.trailer);
     if (!(r instanceof PdfRef) || !(origRoot instanceof PdfRef) || r.num !== origRoot.num) bad.push('文書カタログが置き換えられています');
+    if (locked) {
+      const oi = doc.sections.filter((s) => s.offset < end)[0]?.trailer.get('Info');
+      const ni = sec.trailer.get('Info');
+      if (ni !== undefined && !sameObj(oi, ni)) bad.push('文書情報（Info）が置き換えられています');
+    }
     const isSigField = (o: PdfObj | undefined): boolean => {
       const d = doc.dict(o, view);
       return !!d && d.nameOf('FT') === 'Sig';
@@ -438,13 +452,46 @@ function analyseChanges(doc: PdfDocument, end: number): { kinds: Set<Change>; ba
       bad.push(`オブジェクト ${num}${od?.nameOf('Type') ? `（${od.nameOf('Type')}）` : ''} が変更されています`);
     }
   }
+  if (locked && kinds.has('signature')) bad.push('封緘の後に別の署名（または署名欄）が追加されています');
   return { kinds, bad: [...new Set(bad)] };
+}
+
+/**
+ * The access permission a signature declares (1 = no changes), from the signature field's /Lock
+ * dictionary as it was when signed (PDF 2.0 /P) and the signature's DocMDP / FieldMDP references.
+ */
+function declaredPermission(doc: PdfDocument, value: PdfDict, fieldRef: PdfRef | undefined, field: PdfDict, end: number): number | undefined {
+  const found: number[] = [];
+  const pOf = (d: PdfDict | undefined) => {
+    const p = d?.get('P');
+    if (typeof p === 'number' && Number.isInteger(p) && p >= 1 && p <= 3) found.push(p);
+  };
+  try {
+    const view = doc.viewBefore(end);
+    const f = (fieldRef ? doc.dict(fieldRef, view) : undefined) ?? field;
+    pOf(doc.dict(f.get('Lock'), view));
+    const refs = doc.resolve(value.get('Reference'), view);
+    if (Array.isArray(refs)) {
+      for (const r of refs) {
+        const sr = doc.dict(r, view);
+        const tm = sr?.nameOf('TransformMethod');
+        const tp = sr ? doc.dict(sr.get('TransformParams'), view) : undefined;
+        if (tm === 'DocMDP') found.push(typeof tp?.get('P') === 'number' ? (tp.get('P') as number) : 2);
+        else if (tm === 'FieldMDP') pOf(tp);
+      }
+    }
+  } catch {
+    /* unreadable: no declaration */
+  }
+  return found.length ? Math.min(...found) : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
 
 interface RawSig {
   fieldName: string;
+  fieldRef?: PdfRef;
+  field: PdfDict;
   value: PdfDict;
   br: number[];
   contents: Uint8Array;
@@ -478,6 +525,8 @@ export async function verifyPdf(pdf: Uint8Array, opts: VerifyOptions = {}): Prom
     const c = v.get('Contents');
     raws.push({
       fieldName: f.name,
+      fieldRef: f.fieldRef,
+      field: f.field,
       value: v,
       br: Array.isArray(brv) && brv.every((x) => typeof x === 'number') ? (brv as number[]) : [],
       contents: c instanceof PdfString ? c.bytes : new Uint8Array(0),
@@ -524,6 +573,7 @@ export async function verifyPdf(pdf: Uint8Array, opts: VerifyOptions = {}): Prom
       valid: false,
       problems,
       changesAfter: [],
+      locked: false,
     };
     reports.push(rep);
 
@@ -681,7 +731,9 @@ export async function verifyPdf(pdf: Uint8Array, opts: VerifyOptions = {}): Prom
 
     // 6. Changes after this signature.
     if (brOk) {
-      const { kinds, bad } = analyseChanges(doc, end);
+      const locked = !isDts && declaredPermission(doc, v, r.fieldRef, r.field, end) === 1;
+      rep.locked = locked;
+      const { kinds, bad } = analyseChanges(doc, end, locked);
       const laterEnd = doc.sections.some((s) => s.offset >= end);
       if (!laterEnd && !restIsWs) bad.push('署名の後に、どの改訂にも属さないデータが追加されています');
       // Data after the newest revision's %%EOF.
@@ -692,7 +744,11 @@ export async function verifyPdf(pdf: Uint8Array, opts: VerifyOptions = {}): Prom
       if (kinds.has('doc_timestamp')) rep.changesAfter.push('ドキュメントタイムスタンプの追加');
       if (kinds.has('signature')) rep.changesAfter.push('別の署名の追加');
       rep.checks.modifications = bad.length
-        ? ng(`署名後に許可されていない変更があります: ${bad.join('、')}`)
+        ? ng(
+            locked
+              ? `封緘（変更禁止の署名）の後に許可されていない変更があります: ${bad.join('、')}（封緘後に追加できるのは DSS（検証情報）とドキュメントタイムスタンプだけです）`
+              : `署名後に許可されていない変更があります: ${bad.join('、')}`,
+          )
         : ok(rep.changesAfter.length ? `署名後の変更は許可された追記のみです（${rep.changesAfter.join('、')}）` : '署名後の変更はありません');
     } else rep.checks.modifications = ng('ByteRange が不正なため確認できません');
 

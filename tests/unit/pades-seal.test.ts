@@ -62,7 +62,9 @@ describe('sealPdf → B-LTA on every kind of PDF', () => {
   });
 
   it('keeps an earlier signature by someone else valid', async () => {
+    // Someone else's ordinary approval signature (PAdES B-LTA, but not declared final: no /Lock P 1).
     const first = await sealPdf(corpusFile('chromium'), {
+      lockDocument: false,
       reason: '他者による署名',
       keyProvider: { kind: 'pkcs12', sealingKey: async () => pki.otherKey, trustAnchors: async () => [pki.otherRootDer] },
       tsa: pki.tsa,
@@ -75,6 +77,9 @@ describe('sealPdf → B-LTA on every kind of PDF', () => {
     const sigs = r.signatures.filter((s) => s.kind === 'signature');
     expect(sigs).toHaveLength(2);
     expect(sigs[0].changesAfter).toContain('別の署名の追加');
+    expect(sigs[0].locked).toBe(false);
+    expect(sigs[1].locked).toBe(true);
+    expect(sigs[1].checks.modifications.ok).toBe(true);
     expect(r.level).toBe('B-LTA');
     // pdfsig: both approval signatures valid (their integrity stays intact).
     const ps = await pdfsig(out, [pki.rootPem, pki.otherRootPem]);

@@ -146,6 +146,34 @@ describe('tampered sealed PDFs', () => {
     expect(ps.signatures[0].trusted).toBe(false);
   });
 
+  it('another signature appended after the seal: only DSS and document timestamps may follow a seal', async () => {
+    const t = Buffer.from(await sealPdf(sealed, opts(pki.rsaKey)));
+    expect(t.subarray(0, sealed.length).equals(sealed)).toBe(true);
+    const r = await ours(t);
+    expect(r.valid).toBe(false);
+    const [seal, second] = r.signatures.filter((s) => s.kind === 'signature');
+    expect(seal.locked).toBe(true);
+    expect(seal.checks.integrity.ok).toBe(true); // the bytes are intact: it is the later change that is refused
+    expect(seal.checks.modifications.ok).toBe(false);
+    expect(seal.checks.modifications.message).toContain('封緘');
+    expect(seal.checks.modifications.message).toContain('別の署名');
+    expect(seal.changesAfter).toContain('別の署名の追加');
+    expect(seal.valid).toBe(false);
+    expect(second.valid).toBe(true);
+    // The first seal's own document timestamp is not a seal: a later signature does not invalidate it.
+    expect(r.signatures.filter((s) => s.kind === 'doc_timestamp').every((s) => s.valid)).toBe(true);
+  });
+
+  it('a form field added after the seal is refused too', async () => {
+    const doc = await PDFDocument.load(sealed, { forIncrementalUpdate: true });
+    doc.getForm().createTextField('extra').addToPage(doc.getPages()[0], { x: 10, y: 10, width: 50, height: 20 });
+    const out = await doc.commit();
+    const t = Buffer.from(out.length > sealed.length ? out : Buffer.concat([sealed, out]));
+    const r = await ours(t);
+    expect(r.valid).toBe(false);
+    expect(r.signatures[0].checks.modifications.ok).toBe(false);
+  });
+
   it('a PDF without signatures is not valid', async () => {
     const r = await ours(corpusFile('chromium'));
     expect(r.valid).toBe(false);
