@@ -72,7 +72,7 @@ export function formatDateTimeJa(d: Date): string {
     day: 'numeric',
     hour: '2-digit',
     minute: '2-digit',
-    hour12: false,
+    hourCycle: 'h23',
   }).formatToParts(d);
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
   return `${get('year')}年${get('month')}月${get('day')}日 ${get('hour')}:${get('minute')}`;

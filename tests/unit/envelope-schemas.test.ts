@@ -66,3 +66,11 @@ describe('書類ID', () => {
     for (const id of ids) expect(id).toMatch(/^TS-[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$/);
   });
 });
+
+describe('formatDateTimeJa', () => {
+  it('shows Asia/Tokyo wall time in 西暦 with a 24-hour clock', async () => {
+    const { formatDateTimeJa } = await import('../../lib/envelopes');
+    expect(formatDateTimeJa(new Date('2026-12-26T15:00:00Z'))).toBe('2026年12月27日 00:00');
+    expect(formatDateTimeJa(new Date('2026-04-01T05:07:00Z'))).toBe('2026年4月1日 14:07');
+  });
+});
