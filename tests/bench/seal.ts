@@ -7,7 +7,10 @@
  * timestamp's ByteRange) + the RSA-2048 signature sealing performs with its own key, done directly with
  * node:crypto. TSA round trips (2 per seal, incl. the TSA's own RSA signature) and in-process revocation
  * material (CRL/OCSP for the dev chain) are reported on stderr, not in the floor.
- * peak RSS: a child process (tests/bench/_seal-child.ts) seals the large file; its process.resourceUsage().maxRSS.
+ * peak RSS: a child process (tests/bench/_seal-child.ts) seals the large file; its process.resourceUsage().maxRSS,
+ * i.e. the whole process (node + tsx + modules + key) — printed as is. Also printed: the same child's RSS
+ * before it reads the file (baseline) and peak − baseline (delta), and in a second child that first seals
+ * a one-page PDF, the delta without the first seal's one-time costs (warm_delta ≈ input + output buffers).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -108,12 +111,18 @@ export default async function bench(): Promise<void> {
       tt.push(performance.now() - t0);
     }
     // Async: the TSA server in this process must keep answering while the child seals.
-    const child = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '_seal-child.ts'), largeFile, server.url], {
-      env: { ...process.env, DATA_DIR: tmp },
-      maxBuffer: 1 << 20,
-    });
-    const m = /maxrss_kb=(\d+) baseline_kb=(\d+)/.exec(child.stdout);
-    if (!m) throw new Error(`seal child failed: ${child.stderr}`);
+    const runChild = async (mode: 'cold' | 'warm') => {
+      const child = await promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', path.join(import.meta.dirname, '_seal-child.ts'), largeFile, server.url, mode],
+        { env: { ...process.env, DATA_DIR: tmp }, maxBuffer: 1 << 20 },
+      );
+      const mm = /maxrss_kb=(\d+) baseline_kb=(\d+)/.exec(child.stdout);
+      if (!mm) throw new Error(`seal child failed: ${child.stderr}`);
+      return { peak: Number(mm[1]) / 1024, baseline: Number(mm[2]) / 1024 };
+    };
+    const cold = await runChild('cold');
+    const warm = await runChild('warm');
 
     const smallFloor = floorMs(small, rsa, 7);
     const largeFloor = floorMs(large, rsa, 3);
@@ -121,12 +130,15 @@ export default async function bench(): Promise<void> {
     console.log(`seal.small.floor_ms: ${smallFloor.toFixed(1)} ms`);
     console.log(`seal.large.ms: ${median(lt).toFixed(1)} ms`);
     console.log(`seal.large.floor_ms: ${largeFloor.toFixed(1)} ms`);
-    console.log(`seal.large.peak_rss_mb: ${(Number(m[1]) / 1024).toFixed(1)} MB`);
+    console.log(`seal.large.peak_rss_mb: ${cold.peak.toFixed(1)} MB`);
+    console.log(`seal.large.baseline_rss_mb: ${cold.baseline.toFixed(1)} MB`);
+    console.log(`seal.large.delta_rss_mb: ${(cold.peak - cold.baseline).toFixed(1)} MB`);
+    console.log(`seal.large.warm_delta_rss_mb: ${Math.max(0, warm.peak - warm.baseline).toFixed(1)} MB`);
     console.log(`seal.large.file_mb: ${(large.length / 1024 / 1024).toFixed(1)} MB`);
     const rt = median(tt);
     console.error(
       `# tsa round trip ≈ ${rt.toFixed(1)} ms (×2 per seal); small: ${median(st).toFixed(1)} vs target ${(2 * smallFloor + 2 * rt).toFixed(1)} ms; ` +
-        `large: ${median(lt).toFixed(1)} vs target ${(2 * largeFloor + 2 * rt).toFixed(1)} ms; child RSS before reading the file ${(Number(m[2]) / 1024).toFixed(1)} MB; small file ${(small.length / 1024 / 1024).toFixed(2)} MB`,
+        `large: ${median(lt).toFixed(1)} vs target ${(2 * largeFloor + 2 * rt).toFixed(1)} ms; peak/file ${(cold.peak / (large.length / 1048576)).toFixed(2)}×, delta/file ${((cold.peak - cold.baseline) / (large.length / 1048576)).toFixed(2)}×, warm delta/file ${(Math.max(0, warm.peak - warm.baseline) / (large.length / 1048576)).toFixed(2)}×; small file ${(small.length / 1024 / 1024).toFixed(2)} MB`,
     );
   } finally {
     await server.close();
