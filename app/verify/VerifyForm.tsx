@@ -53,6 +53,12 @@ function SignatureCard({ s }: { s: SignatureReport }) {
             <dd>{s.reason}</dd>
           </>
         ) : null}
+        {s.kind === 'signature' ? (
+          <>
+            <dt className="font-bold">署名後の変更</dt>
+            <dd>{s.locked ? '封緘（以後は検証情報とタイムスタンプの追加のみ可）' : '署名・検証情報・タイムスタンプの追加は可'}</dd>
+          </>
+        ) : null}
       </dl>
       <ul className="mt-3 space-y-1">
         {Object.entries(s.checks).map(([k, c]) =>
