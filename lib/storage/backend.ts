@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -19,6 +19,10 @@ export interface StorageBackend {
   /** Remove the object; no error when it does not exist. */
   delete(key: string): Promise<void>;
   exists(key: string): Promise<boolean>;
+  /** Every stored object (for the orphan sweep); optional for backends that cannot list cheaply. */
+  list?(): AsyncIterable<{ key: string; modifiedAt: Date }>;
+  /** Remove leftovers of interrupted writes older than `before` (optional). */
+  sweepPartial?(before: Date): Promise<number>;
 }
 
 const KEY_RE = /^[a-z0-9][a-z0-9/_-]{0,200}$/;
@@ -71,6 +75,47 @@ export class FileSystemBackend implements StorageBackend {
 
   async delete(key: string): Promise<void> {
     await rm(this.pathFor(key), { force: true });
+  }
+
+  async *list(): AsyncIterable<{ key: string; modifiedAt: Date }> {
+    const walk = async function* (dir: string, prefix: string): AsyncGenerator<{ key: string; modifiedAt: Date }> {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        if (e.name.startsWith('.')) continue; // temp files of writes in progress
+        const full = path.join(dir, e.name);
+        const key = prefix ? `${prefix}/${e.name}` : e.name;
+        if (e.isDirectory()) yield* walk(full, key);
+        else if (e.isFile()) {
+          const st = await stat(full).catch(() => undefined);
+          if (st) yield { key, modifiedAt: st.mtime };
+        }
+      }
+    };
+    yield* walk(this.root, '');
+  }
+
+  async sweepPartial(before: Date): Promise<number> {
+    let n = 0;
+    const walk = async (dir: string): Promise<void> => {
+      for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        const full = path.join(dir, e.name);
+        if (e.isDirectory()) await walk(full);
+        else if (e.name.startsWith('.') && e.name.endsWith('.tmp')) {
+          const st = await stat(full).catch(() => undefined);
+          if (st && st.mtime < before) {
+            await rm(full, { force: true });
+            n++;
+          }
+        }
+      }
+    };
+    await walk(this.root);
+    return n;
   }
 
   async exists(key: string): Promise<boolean> {

@@ -12,11 +12,14 @@
  * `insertBlobRow` and call `discardBlobFile` when their transaction rolls back.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
-import type { Tx } from '../db';
+import type { Db, Tx } from '../db';
 import { getConfig } from '../config';
 import { AppError, notFound } from '../errors';
 import type { StoredBlob } from '../generated/prisma/client';
+import { registerPeriodicTask } from '../jobs';
 import { getMasterKey } from '../pki';
 import { FileSystemBackend, type StorageBackend } from './backend';
 import { BlobIntegrityError, createDecryptStream, createEncryptStream, unwrapDataKey, wrapDataKey } from './crypto';
@@ -199,3 +202,68 @@ export async function deleteBlob(db: Tx, blobId: string): Promise<void> {
   await db.storedBlob.delete({ where: { id: row.id } });
   await discardBlobFile(row.storageKey);
 }
+
+/**
+ * The sweep deletes files unknown to *this* database, so it only runs on a storage directory that
+ * belongs to it: the first sweep writes `.db-owner` (server system id + database name); a directory
+ * claimed by another database (e.g. a shared DATA_DIR) is never swept.
+ */
+async function ownsStorageDir(db: Tx, root: string): Promise<boolean> {
+  let id: string;
+  try {
+    const rows = await db.$queryRaw<{ id: string }[]>`
+      SELECT (SELECT system_identifier::text FROM pg_control_system()) || '/' || current_database() AS id`;
+    id = rows[0].id;
+  } catch {
+    const rows = await db.$queryRaw<{ id: string }[]>`SELECT current_database() AS id`;
+    id = rows[0].id;
+  }
+  const marker = path.join(root, '.db-owner');
+  try {
+    return (await readFile(marker, 'utf8')).trim() === id;
+  } catch {
+    await mkdir(root, { recursive: true });
+    try {
+      await writeFile(marker, `${id}\n`, { flag: 'wx', mode: 0o600 });
+      return true;
+    } catch {
+      return (await readFile(marker, 'utf8').catch(() => '')).trim() === id;
+    }
+  }
+}
+
+/**
+ * Delete stored files that have no stored_blobs row and are older than `olderThanMs` (default 1 h):
+ * leftovers of a process that died between writing a file and committing its row. Files younger
+ * than that may belong to an upload whose transaction is still running, so they are kept.
+ * The worker runs this every hour.
+ */
+export async function sweepOrphanBlobFiles(db: Tx, opts: { now?: Date; olderThanMs?: number } = {}): Promise<{ deleted: number }> {
+  const backend = getStorageBackend();
+  if (!backend.list) return { deleted: 0 };
+  if (backend instanceof FileSystemBackend && !(await ownsStorageDir(db, backend.root))) return { deleted: 0 };
+  const cutoff = new Date((opts.now ?? new Date()).getTime() - (opts.olderThanMs ?? 3_600_000));
+  let deleted = (await backend.sweepPartial?.(cutoff)) ?? 0;
+  let batch: string[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const known = await db.storedBlob.findMany({ where: { storageKey: { in: batch } }, select: { storageKey: true } });
+    const keep = new Set(known.map((k) => k.storageKey));
+    for (const key of batch) {
+      if (!keep.has(key)) {
+        await backend.delete(key);
+        deleted++;
+      }
+    }
+    batch = [];
+  };
+  for await (const o of backend.list()) {
+    if (o.modifiedAt >= cutoff) continue;
+    batch.push(o.key);
+    if (batch.length >= 500) await flush();
+  }
+  await flush();
+  return { deleted };
+}
+
+registerPeriodicTask('sweep-orphan-blob-files', (db: Db, now) => sweepOrphanBlobFiles(db, { now }), { everyMs: 3_600_000 });

@@ -4,7 +4,7 @@
  * reordering detected, wrong master key refused, cleanup when the row insert fails.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,8 @@ import {
   openBlobStream,
   putBlob,
   readBlob,
+  sweepOrphanBlobFiles,
+  writeBlobFile,
 } from '../../lib/storage';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { useTempDataDir } from '../helpers/fixtures';
@@ -169,5 +171,37 @@ describe('lib/storage', () => {
     await deleteBlob(t.prisma, blob.id);
     expect(await countFiles()).toBe(before);
     expect(await t.prisma.storedBlob.count({ where: { id: blob.id } })).toBe(0);
+  });
+
+  it('sweeps files without a row once they are old enough, and nothing else', async () => {
+    const kept = await putBlob(t.prisma, randomBytes(100), { contentType: 'application/pdf' });
+    const orphanOld = await writeBlobFile(randomBytes(100), { contentType: 'application/pdf' });
+    const orphanNew = await writeBlobFile(randomBytes(100), { contentType: 'application/pdf' });
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(filePath(kept.storageKey), twoHoursAgo, twoHoursAgo);
+    await utimes(filePath(orphanOld.storageKey), twoHoursAgo, twoHoursAgo);
+    const tmp = path.join(path.dirname(filePath(orphanNew.storageKey)), '.leftover.abc.tmp');
+    await writeFile(tmp, 'partial');
+    await utimes(tmp, twoHoursAgo, twoHoursAgo);
+
+    const r = await sweepOrphanBlobFiles(t.prisma);
+    expect(r.deleted).toBe(2);
+    const backend = getStorageBackend();
+    expect(await backend.exists(orphanOld.storageKey)).toBe(false);
+    expect(await backend.exists(orphanNew.storageKey)).toBe(true); // may still be committing
+    expect(await backend.exists(kept.storageKey)).toBe(true);
+    expect((await readBlob(t.prisma, kept.id)).length).toBe(100);
+
+    // another database never sweeps this directory
+    const other = await createTestDatabase();
+    try {
+      const orphan = await writeBlobFile(randomBytes(10), { contentType: 'application/pdf' });
+      await utimes(filePath(orphan.storageKey), twoHoursAgo, twoHoursAgo);
+      expect((await sweepOrphanBlobFiles(other.prisma)).deleted).toBe(0);
+      expect(await backend.exists(kept.storageKey)).toBe(true);
+      expect((await sweepOrphanBlobFiles(t.prisma)).deleted).toBe(1);
+    } finally {
+      await other.drop();
+    }
   });
 });
