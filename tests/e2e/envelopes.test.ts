@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, newPage } from '../helpers/browser';
 import { startAppServer, type AppServer } from '../helpers/app-server';
 import { makeEncryptedPdf, makePdf, notAPdf } from '../helpers/fixtures';
+import { createStaffUser, login as libLogin } from '../../lib/auth';
 
 let app: AppServer;
 let browser: Browser;
@@ -148,6 +149,61 @@ describe('staff envelopes (e2e)', () => {
       await page.screenshot({ path: 'test-results/e2e-envelopes-failure.png', fullPage: true }).catch(() => {});
       console.log(app.output().slice(-6000));
       throw e;
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('scopes everything to the organisation (404 for another city), sets a safe cookie, switches language and logs out', async () => {
+    const env = await app.db.envelope.findFirstOrThrow({ where: { organizationId: app.organizationId }, include: { documents: true } });
+    const doc = env.documents[0];
+    const other = await app.db.organization.create({ data: { name: '別の市', slug: 'other-city' } });
+    await createStaffUser(app.db, { organizationId: other.id, email: 'staff@other.example', name: '他市 職員', password: 'other-city-password' });
+    const { token } = await libLogin(app.db, { email: 'staff@other.example', password: 'other-city-password' }, { ip: '127.0.0.1' });
+    const cookie = { Cookie: `ts_session=${token}`, Origin: app.baseUrl };
+    for (const p of [`/envelopes/${env.id}`, `/envelopes/${env.id}/edit`, `/api/envelopes/${env.id}/documents/${doc.id}`]) {
+      const r = await fetch(app.baseUrl + p, { headers: cookie, redirect: 'manual' });
+      expect(r.status, p).toBe(404);
+    }
+    const up = await fetch(`${app.baseUrl}/api/envelopes/${env.id}/documents`, {
+      method: 'POST',
+      headers: { ...cookie, 'Content-Type': 'application/pdf', 'X-File-Name': 'x.pdf' },
+      body: Buffer.from(await makePdf()),
+    });
+    expect(up.status).toBe(404);
+    // Without a session the document route refuses; with a foreign Origin uploads are refused (CSRF).
+    expect((await fetch(`${app.baseUrl}/api/envelopes/${env.id}/documents/${doc.id}`)).status).toBe(401);
+    const csrf = await fetch(`${app.baseUrl}/api/envelopes/${env.id}/documents`, {
+      method: 'POST',
+      headers: { Cookie: `ts_session=${token}`, Origin: 'https://evil.example', 'Content-Type': 'application/pdf' },
+      body: 'x',
+    });
+    expect(csrf.status).toBe(403);
+
+    const { context, page } = await newPage(browser, app.baseUrl);
+    try {
+      await login(page, app.admin.password);
+      await page.waitForURL('**/envelopes');
+      const c = (await context.cookies()).find((x) => x.name === 'ts_session');
+      expect(c).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
+      // The owner can view the PDF, and the view is audited.
+      const pdf = await page.request.get(`/api/envelopes/${env.id}/documents/${doc.id}`);
+      expect(pdf.status()).toBe(200);
+      expect((await pdf.body()).subarray(0, 5).toString()).toBe('%PDF-');
+      expect(await app.db.auditEvent.count({ where: { envelopeId: env.id, action: 'document.viewed' } })).toBeGreaterThan(0);
+      // English, then back to Japanese.
+      await page.getByRole('button', { name: 'English' }).click();
+      await expect.poll(() => page.locator('h1').textContent()).toBe('Envelopes');
+      await page.getByRole('button', { name: '日本語' }).click();
+      await expect.poll(() => page.locator('h1').textContent()).toBe('封筒一覧');
+      // Logout deletes the session server-side.
+      const before = await app.db.session.count({ where: { userId: app.admin.userId } });
+      await page.getByRole('button', { name: 'ログアウト' }).click();
+      await page.waitForURL('**/login?reason=logout');
+      expect(await app.db.session.count({ where: { userId: app.admin.userId } })).toBe(before - 1);
+      expect(await app.db.auditEvent.count({ where: { actorId: app.admin.userId, action: 'auth.logout' } })).toBe(1);
+      await page.goto('/envelopes');
+      expect(new URL(page.url()).pathname).toBe('/login');
     } finally {
       await context.close();
     }
