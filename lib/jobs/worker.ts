@@ -6,7 +6,7 @@
 import pg from 'pg';
 import type { Db } from '../db';
 import { getConfig } from '../config';
-import { deliverDueEmails, OUTBOX_CHANNEL, type MailTransport } from '../mail';
+import { deliverDueEmails, OUTBOX_CHANNEL, redactError, type MailTransport } from '../mail';
 import { JOBS_CHANNEL, runDueJobs, runPeriodicTasks } from './queue';
 
 export interface WorkerOptions {
@@ -47,11 +47,11 @@ export async function startWorker(db: Db, opts: WorkerOptions = {}): Promise<Wor
       listener = new pg.Client({ connectionString: listenUrl });
       await listener.connect();
       listener.on('notification', () => wake?.());
-      listener.on('error', (e) => log(`listener error: ${e.message}`));
+      listener.on('error', (e) => log(`listener error: ${redactError(e.message)}`));
       await listener.query(`LISTEN ${OUTBOX_CHANNEL}`);
       await listener.query(`LISTEN ${JOBS_CHANNEL}`);
     } catch (e) {
-      log(`LISTEN unavailable, polling only: ${(e as Error).message}`);
+      log(`LISTEN unavailable, polling only: ${redactError((e as Error).message)}`);
       await listener?.end().catch(() => undefined);
       listener = undefined;
     }
@@ -62,14 +62,14 @@ export async function startWorker(db: Db, opts: WorkerOptions = {}): Promise<Wor
       const m = await deliverDueEmails(db, { transport: opts.transport });
       if (m.claimed) log(`mail: ${m.sent} sent, ${m.failed} failed`);
     } catch (e) {
-      log(`mail round failed: ${(e as Error).message}`);
+      log(`mail round failed: ${redactError((e as Error).message)}`);
     }
     await runPeriodicTasks(db, { log });
     try {
       const j = await runDueJobs(db, { log });
       if (j.claimed) log(`jobs: ${j.completed} completed, ${j.failed} failed`);
     } catch (e) {
-      log(`job round failed: ${(e as Error).message}`);
+      log(`job round failed: ${redactError((e as Error).message)}`);
     }
   };
 
