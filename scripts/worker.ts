@@ -2,10 +2,15 @@
  * `npm run worker`: the standalone worker process (email outbox + jobs). Needs DATABASE_URL
  * (the dev runner starts the same loop in-process instead). Ctrl-C / SIGTERM: graceful stop.
  */
+import { getConfig } from '../lib/config';
 import { getPrisma, disconnectPrisma } from '../lib/db';
 import { startWorker } from '../lib/jobs';
 
 async function main() {
+  const cfg = getConfig();
+  if (!cfg.SMTP_URL) {
+    console.warn(`[worker] SMTP_URL is not set: mail goes to the local mail catcher at 127.0.0.1:${cfg.MAIL_CATCHER_PORT}`);
+  }
   const db = getPrisma();
   const worker = await startWorker(db);
   console.log('[worker] started (outbox + jobs)');
