@@ -171,6 +171,30 @@ export default async function EnvelopeDetailPage({
         </table>
       </section>
 
+      {env.status === 'completed' ? (
+        <section aria-labelledby="sec-sealed" className="mb-6">
+          <h2 id="sec-sealed" className="mb-2 text-lg font-bold">
+            封緘済みファイル
+          </h2>
+          <ul className="flex flex-wrap gap-4">
+            <li>
+              <a href={`/api/envelopes/${env.id}/sealed/zip`}>すべてをZIPでダウンロード</a>
+            </li>
+            <li>
+              <a href={`/api/envelopes/${env.id}/sealed/certificate`}>合意締結証明書（PDF）</a>
+            </li>
+            {env.documents.map((d) => (
+              <li key={d.id}>
+                <a href={`/api/envelopes/${env.id}/sealed/doc_${d.id}`}>
+                  {d.fileName}
+                  <span className="sr-only">（封緘済み）</span>
+                </a>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+
       <section aria-labelledby="sec-parties" className="mb-6">
         <h2 id="sec-parties" className="mb-2 text-lg font-bold">
           署名者
