@@ -172,9 +172,12 @@ export interface SearchTotal {
 }
 
 export async function countMatches(db: Db | Tx, where: Prisma.Sql, cap = COUNT_CAP): Promise<SearchTotal> {
-  const [{ n }] = await db.$queryRaw<{ n: number }[]>(countSql(where, cap));
+  // The estimate is planning only; asking for it alongside saves a round trip when the cap is hit.
+  const [[{ n }], plan] = await Promise.all([
+    db.$queryRaw<{ n: number }[]>(countSql(where, cap)),
+    db.$queryRaw<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }[]>(estimateSql(where)),
+  ]);
   if (n <= cap) return { count: n, capped: false };
-  const plan = await db.$queryRaw<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }[]>(estimateSql(where));
   const est = Math.round(plan[0]?.['QUERY PLAN']?.[0]?.Plan?.['Plan Rows'] ?? 0);
   return { count: cap, capped: true, estimate: Math.max(est, cap + 1) };
 }
