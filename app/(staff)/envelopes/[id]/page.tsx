@@ -95,25 +95,25 @@ export default async function EnvelopeDetailPage({
         <EnvelopeStatusBadge status={env.status} tr={tr} />
         {env.status === 'draft' ? (
           <Link href={`/envelopes/${env.id}/edit`} className="btn btn-secondary">
-            編集
+            {tr('detail.edit')}
           </Link>
         ) : null}
       </div>
 
       <dl className="mb-6 grid grid-cols-[max-content_1fr] gap-x-6 gap-y-1 md:grid-cols-[max-content_1fr_max-content_1fr]">
-        <dt className="font-bold">書類ID</dt>
+        <dt className="font-bold">{tr('detail.documentNumber')}</dt>
         <dd className="font-mono">{env.documentNumber}</dd>
-        <dt className="font-bold">取引先</dt>
+        <dt className="font-bold">{tr('form.counterparty')}</dt>
         <dd>{env.counterparty}</dd>
-        <dt className="font-bold">取引年月日</dt>
+        <dt className="font-bold">{tr('form.transactionDate')}</dt>
         <dd>{formatDateWithWareki(env.transactionDate, wareki) || '—'}</dd>
         <dt className="font-bold">取引金額</dt>
         <dd>{env.amount !== null ? `${formatYen(env.amount, locale)}（${env.amountTaxIncluded ? '税込' : '税抜'}）` : '—'}</dd>
-        <dt className="font-bold">契約番号</dt>
+        <dt className="font-bold">{tr('form.contractNumber')}</dt>
         <dd>{env.contractNumber ?? '—'}</dd>
         <dt className="font-bold">作成者</dt>
         <dd>{env.createdBy?.name ?? '—'}</dd>
-        <dt className="font-bold">送信日時</dt>
+        <dt className="font-bold">{tr('detail.sentAt')}</dt>
         <dd>{formatDateTime(env.sentAt, locale) || '—'}</dd>
         <dt className="font-bold">署名期限</dt>
         <dd>{formatDateTime(env.expiresAt, locale) || '—'}</dd>
@@ -133,7 +133,7 @@ export default async function EnvelopeDetailPage({
 
       <section aria-labelledby="sec-docs" className="mb-6">
         <h2 id="sec-docs" className="mb-2 text-lg font-bold">
-          文書
+          {tr('detail.documents')}
         </h2>
         <table className="table-dense">
           <thead>
@@ -197,7 +197,7 @@ export default async function EnvelopeDetailPage({
 
       <section aria-labelledby="sec-parties" className="mb-6">
         <h2 id="sec-parties" className="mb-2 text-lg font-bold">
-          署名者
+          {tr('detail.parties')}
         </h2>
         <table className="table-dense">
           <thead>
@@ -257,16 +257,16 @@ export default async function EnvelopeDetailPage({
 
       <section aria-labelledby="sec-audit">
         <h2 id="sec-audit" className="mb-2 text-lg font-bold">
-          操作ログ
+          {tr('detail.audit')}
         </h2>
         <table className="table-dense">
           <thead>
             <tr>
-              <th scope="col">日時</th>
-              <th scope="col">操作者</th>
-              <th scope="col">操作</th>
+              <th scope="col">{tr('audit.time')}</th>
+              <th scope="col">{tr('audit.actor')}</th>
+              <th scope="col">{tr('audit.action')}</th>
               <th scope="col">内容</th>
-              <th scope="col">IPアドレス</th>
+              <th scope="col">{tr('audit.ip')}</th>
             </tr>
           </thead>
           <tbody>

@@ -6,6 +6,7 @@
  * confirmation dialog. All validation happens in lib/envelopes; this only shows its field messages.
  */
 import { useRef, useState, useTransition, type DragEvent } from 'react';
+import { translator, type Locale, type MessageKey } from '@/lib/i18n';
 import {
   createDraftAction,
   removeDocumentAction,
@@ -30,6 +31,7 @@ export interface EditorProps {
   parties: PartyRow[];
   documents: EditorDocument[];
   maxUploadMb: number;
+  locale: Locale;
 }
 
 interface UploadItem {
@@ -40,10 +42,10 @@ interface UploadItem {
   message?: string;
 }
 
-const KIND_LABEL: Record<PartyRow['kind'], string> = {
-  supplier: '事業者の契約締結権限者',
-  municipal: '市の署名者',
-  cc: '写し送付先（cc）',
+const KIND_LABEL: Record<PartyRow['kind'], MessageKey> = {
+  supplier: 'form.party.supplier',
+  municipal: 'form.party.municipal',
+  cc: 'form.party.cc',
 };
 
 const emptyParty = (kind: PartyRow['kind']): PartyRow => ({ kind, name: '', email: '', title: '', company: '' });
@@ -82,6 +84,7 @@ function uploadOne(
 }
 
 export function EnvelopeEditor(props: EditorProps) {
+  const tr = translator(props.locale);
   const [id, setId] = useState<string | null>(props.id);
   const [env, setEnv] = useState(props.envelope);
   const [sequential, setSequential] = useState(props.sequential);
@@ -118,7 +121,7 @@ export function EnvelopeEditor(props: EditorProps) {
 
   const save = () =>
     startTransition(async () => {
-      handleResult(await saveDraftAction(payload()), '下書きを保存しました。');
+      handleResult(await saveDraftAction(payload()), tr('form.saved'));
     });
 
   const send = () =>
@@ -212,7 +215,7 @@ export function EnvelopeEditor(props: EditorProps) {
       <div>
         <label htmlFor={`f-${name}`} className="field-label">
           {label}
-          {opts.required ? <span className="ml-1 text-sm font-normal">（必須）</span> : null}
+          {opts.required ? <span className="ml-1 text-sm font-normal">（{tr('form.required')}）</span> : null}
         </label>
         <input
           id={`f-${name}`}
@@ -260,26 +263,26 @@ export function EnvelopeEditor(props: EditorProps) {
 
       <section aria-labelledby="sec-basic" className="grid gap-4 md:grid-cols-2">
         <h2 id="sec-basic" className="text-lg font-bold md:col-span-2">
-          基本情報
+          {tr('form.basic')}
         </h2>
-        {field('title', '案件名', { required: true })}
-        {field('counterparty', '取引先', { required: true })}
-        {field('transactionDate', '取引年月日', { type: 'date' })}
+        {field('title', tr('form.title'), { required: true })}
+        {field('counterparty', tr('form.counterparty'), { required: true })}
+        {field('transactionDate', tr('form.transactionDate'), { type: 'date' })}
         <div>
-          {field('amount', '取引金額（円）', { inputMode: 'numeric', hint: '半角・全角数字、カンマ可。例: 12,345,000' })}
+          {field('amount', tr('form.amount'), { inputMode: 'numeric', hint: tr('form.amountHint') })}
           <label className="mt-1 inline-flex items-center gap-2">
             <input
               type="checkbox"
               checked={env.amountTaxIncluded}
               onChange={(e) => setEnv({ ...env, amountTaxIncluded: e.target.checked })}
             />
-            税込
+            {tr('form.taxIncluded')}
           </label>
         </div>
-        {field('contractNumber', '契約番号')}
+        {field('contractNumber', tr('form.contractNumber'))}
         <div className="md:col-span-2">
           <label htmlFor="f-message" className="field-label">
-            相手方へのメッセージ
+            {tr('form.message')}
           </label>
           <textarea
             id="f-message"
@@ -299,27 +302,27 @@ export function EnvelopeEditor(props: EditorProps) {
 
       <section aria-labelledby="sec-docs">
         <h2 id="sec-docs" className="mb-2 text-lg font-bold">
-          文書（PDF）
+          {tr('form.documents')}
         </h2>
         {fe('documents') ? <p className="field-error">{fe('documents')}</p> : null}
         {docs.length > 0 ? (
-          <ol className="mb-3 divide-y divide-solid-gray-200 rounded-lg border border-solid-gray-200" aria-label="追加済みの文書">
+          <ol className="mb-3 divide-y divide-solid-gray-200 rounded-lg border border-solid-gray-200" aria-label={tr('form.addedDocs')}>
             {docs.map((d, i) => (
               <li key={d.id} className="flex items-center gap-3 px-3 py-2" data-document-name={d.fileName}>
                 <span className="w-6 text-right">{i + 1}.</span>
                 <span className="flex-1 break-all">
                   {d.fileName}
                   <span className="ml-2 text-sm text-solid-gray-700">
-                    {d.pageCount}ページ・{formatSize(d.sizeBytes)}
+                    {tr('detail.pages', { n: d.pageCount })}・{formatSize(d.sizeBytes)}
                   </span>
                 </span>
                 {id ? (
                   <a href={`/api/envelopes/${id}/documents/${d.id}`} target="_blank" rel="noreferrer" className="text-sm">
-                    表示
+                    {tr('detail.view')}
                   </a>
                 ) : null}
                 <button type="button" className="btn btn-secondary py-1 text-sm" onClick={() => removeDoc(d.id)} disabled={pending}>
-                  削除<span className="sr-only">（{d.fileName}）</span>
+                  {tr('form.removeDocument')}<span className="sr-only">（{d.fileName}）</span>
                 </button>
               </li>
             ))}
@@ -339,14 +342,14 @@ export function EnvelopeEditor(props: EditorProps) {
           }
         >
           <p>
-            ここにPDFファイルをドラッグ＆ドロップ、または{' '}
+            {tr('form.drop')}{' '}
             <button type="button" className="btn btn-secondary" onClick={() => fileInput.current?.click()}>
-              ファイルを選択
+              {tr('form.pick')}
             </button>
           </p>
-          <p className="mt-2 text-sm text-solid-gray-700">複数選択できます。1ファイル {props.maxUploadMb} MB まで。パスワード付きのPDFは追加できません。</p>
+          <p className="mt-2 text-sm text-solid-gray-700">{tr('form.dropHint', { mb: props.maxUploadMb })}</p>
           <label htmlFor="file-input" className="sr-only">
-            PDFファイルを選択
+            {tr('form.pick')}
           </label>
           <input
             id="file-input"
@@ -362,7 +365,7 @@ export function EnvelopeEditor(props: EditorProps) {
           />
         </div>
         {uploads.length > 0 ? (
-          <ul className="mt-3 space-y-2" aria-label="アップロードの状況">
+          <ul className="mt-3 space-y-2" aria-label={tr('form.uploadStatus')}>
             {uploads.map((u) => (
               <li key={u.key} data-upload-state={u.state}>
                 {u.state === 'error' ? (
@@ -372,8 +375,8 @@ export function EnvelopeEditor(props: EditorProps) {
                 ) : (
                   <div>
                     <span className="mr-2 break-all">{u.name}</span>
-                    <progress max={100} value={u.progress} aria-label={`${u.name} のアップロード`} className="align-middle" />
-                    <span className="ml-2 text-sm">{u.state === 'waiting' ? '待機中' : `${u.progress}%`}</span>
+                    <progress max={100} value={u.progress} aria-label={tr('form.uploadOf', { name: u.name })} className="align-middle" />
+                    <span className="ml-2 text-sm">{u.state === 'waiting' ? tr('form.waiting') : `${u.progress}%`}</span>
                   </div>
                 )}
               </li>
@@ -384,18 +387,18 @@ export function EnvelopeEditor(props: EditorProps) {
 
       <section aria-labelledby="sec-parties">
         <h2 id="sec-parties" className="mb-2 text-lg font-bold">
-          署名者と写し送付先
+          {tr('form.parties')}
         </h2>
         {fe('recipients') ? <p className="field-error">{fe('recipients')}</p> : null}
         <fieldset className="mb-3">
-          <legend className="font-bold">署名の順序</legend>
+          <legend className="font-bold">{tr('form.signingOrder')}</legend>
           <label className="mr-4 inline-flex items-center gap-2">
             <input type="radio" name="order" checked={sequential} onChange={() => setSequential(true)} />
-            上から順番に依頼する（前の人の署名後に次の人へ）
+            {tr('form.order.sequential')}
           </label>
           <label className="inline-flex items-center gap-2">
             <input type="radio" name="order" checked={!sequential} onChange={() => setSequential(false)} />
-            全員に同時に依頼する
+            {tr('form.order.parallel')}
           </label>
         </fieldset>
         <ol className="space-y-3">
@@ -405,7 +408,7 @@ export function EnvelopeEditor(props: EditorProps) {
               <div>
                 <label htmlFor={`p-${i}-${k}`} className="field-label text-sm">
                   {label}
-                  {required ? <span className="ml-1 font-normal">（必須）</span> : null}
+                  {required ? <span className="ml-1 font-normal">（{tr('form.required')}）</span> : null}
                 </label>
                 <input
                   id={`p-${i}-${k}`}
@@ -425,15 +428,15 @@ export function EnvelopeEditor(props: EditorProps) {
               </div>
             );
             return (
-              <li key={i} className="rounded-lg border border-solid-gray-300 p-3" data-party-index={i} aria-label={`${i + 1}. ${KIND_LABEL[p.kind]}`}>
+              <li key={i} className="rounded-lg border border-solid-gray-300 p-3" data-party-index={i} aria-label={`${i + 1}. ${tr(KIND_LABEL[p.kind])}`}>
                 <div className="mb-2 flex flex-wrap items-center gap-2">
                   <span className="font-bold">
-                    {p.kind !== 'cc' && sequential ? `${parties.slice(0, i + 1).filter((x) => x.kind !== 'cc').length}番目 ` : ''}
-                    {KIND_LABEL[p.kind]}
+                    {p.kind !== 'cc' && sequential ? `${tr('form.nth', { n: parties.slice(0, i + 1).filter((x) => x.kind !== 'cc').length })} ` : ''}
+                    {tr(KIND_LABEL[p.kind])}
                   </span>
                   <span className="ml-auto flex gap-1">
                     <button type="button" className="btn btn-secondary px-2 py-0 text-sm" onClick={() => move(i, -1)} disabled={i === 0}>
-                      ↑ 上へ<span className="sr-only">（{i + 1}番目）</span>
+                      ↑ {tr('form.party.up')}<span className="sr-only">（{i + 1}番目）</span>
                     </button>
                     <button
                       type="button"
@@ -441,22 +444,22 @@ export function EnvelopeEditor(props: EditorProps) {
                       onClick={() => move(i, 1)}
                       disabled={i === parties.length - 1}
                     >
-                      ↓ 下へ<span className="sr-only">（{i + 1}番目）</span>
+                      ↓ {tr('form.party.down')}<span className="sr-only">（{i + 1}番目）</span>
                     </button>
                     <button
                       type="button"
                       className="btn btn-secondary px-2 py-0 text-sm"
                       onClick={() => setParties((ps) => ps.filter((_, j) => j !== i))}
                     >
-                      削除<span className="sr-only">（{i + 1}番目）</span>
+                      {tr('form.party.remove')}<span className="sr-only">（{i + 1}番目）</span>
                     </button>
                   </span>
                 </div>
                 <div className="grid gap-2 md:grid-cols-4">
-                  {input('name', '氏名', true)}
-                  {input('email', 'メールアドレス', true, 'email')}
-                  {input('title', '役職')}
-                  {input('company', p.kind === 'municipal' ? '所属' : '会社名')}
+                  {input('name', tr('form.party.name'), true)}
+                  {input('email', tr('form.party.email'), true, 'email')}
+                  {input('title', tr('form.party.title'))}
+                  {input('company', p.kind === 'municipal' ? tr('form.party.department') : tr('form.party.company'))}
                 </div>
               </li>
             );
@@ -464,20 +467,20 @@ export function EnvelopeEditor(props: EditorProps) {
         </ol>
         <div className="mt-3 flex flex-wrap gap-2">
           <button type="button" className="btn btn-secondary" onClick={() => addParty('supplier')}>
-            ＋ 事業者の権限者を追加
+            ＋ {tr('form.party.add.supplier')}
           </button>
           <button type="button" className="btn btn-secondary" onClick={() => addParty('municipal')}>
-            ＋ 市の署名者を追加
+            ＋ {tr('form.party.add.municipal')}
           </button>
           <button type="button" className="btn btn-secondary" onClick={() => addParty('cc')}>
-            ＋ 写し送付先を追加
+            ＋ {tr('form.party.add.cc')}
           </button>
         </div>
       </section>
 
       <div className="flex flex-wrap gap-3 border-t border-solid-gray-200 pt-4">
         <button type="button" className="btn btn-secondary" onClick={save} disabled={pending}>
-          下書き保存
+          {tr('form.saveDraft')}
         </button>
         <button
           type="button"
@@ -485,29 +488,31 @@ export function EnvelopeEditor(props: EditorProps) {
           onClick={() => dialogRef.current?.showModal()}
           disabled={pending || docs.length === 0 || signerCount === 0}
         >
-          送信する
+          {tr('form.send')}
         </button>
-        {pending ? <span role="status">処理中…</span> : null}
+        {pending ? <span role="status">{tr('form.processing')}</span> : null}
       </div>
 
       <dialog ref={dialogRef} aria-labelledby="send-title" className="m-auto max-w-lg rounded-lg p-6 backdrop:bg-black/40">
         <h2 id="send-title" className="mb-2 text-lg font-bold">
-          署名依頼を送信しますか？
+          {tr('form.confirmTitle')}
         </h2>
-        <p className="mb-2">送信後は内容を変更できません。</p>
+        <p className="mb-2">{tr('form.confirmBody')}</p>
         <ul className="mb-4 list-disc pl-6 text-sm">
-          <li>案件名: {env.title}</li>
-          <li>文書: {docs.length}件</li>
           <li>
-            署名者: {signerCount}人（{sequential ? '順番に依頼' : '同時に依頼'}）
+            {tr('form.title')}: {env.title}
+          </li>
+          <li>{tr('form.confirmDocs', { n: docs.length })}</li>
+          <li>
+            {tr('form.confirmSigners', { n: signerCount })}（{sequential ? tr('form.order.sequential') : tr('form.order.parallel')}）
           </li>
         </ul>
         <div className="flex justify-end gap-2">
           <button type="button" className="btn btn-secondary" onClick={() => dialogRef.current?.close()}>
-            キャンセル
+            {tr('form.cancel')}
           </button>
           <button type="button" className="btn btn-primary" onClick={send}>
-            送信する
+            {tr('form.sendConfirmYes')}
           </button>
         </div>
       </dialog>

@@ -1,14 +1,15 @@
 import { getConfig } from '@/lib/config';
-import { requireStaff } from '../../../_lib/server';
+import { getLocale, getTranslator, requireStaff } from '../../../_lib/server';
 import { EnvelopeEditor } from '../_editor/EnvelopeEditor';
 
 export const metadata = { title: '新規作成' };
 
 export default async function NewEnvelopePage() {
   await requireStaff();
+  const tr = await getTranslator();
   return (
     <>
-      <h1 className="mb-4 text-2xl font-bold">新しい封筒を作成</h1>
+      <h1 className="mb-4 text-2xl font-bold">{tr('envelopes.new')}</h1>
       <EnvelopeEditor
         id={null}
         envelope={{ title: '', counterparty: '', transactionDate: '', amount: '', amountTaxIncluded: true, contractNumber: '', message: '' }}
@@ -16,6 +17,7 @@ export default async function NewEnvelopePage() {
         parties={[{ kind: 'supplier', name: '', email: '', title: '', company: '' }]}
         documents={[]}
         maxUploadMb={getConfig().MAX_UPLOAD_MB}
+        locale={await getLocale()}
       />
     </>
   );

@@ -2,7 +2,7 @@ import { notFound, redirect } from 'next/navigation';
 import { getConfig } from '@/lib/config';
 import { getEnvelope } from '@/lib/envelopes';
 import { isAppError } from '@/lib/errors';
-import { getDb, requireStaff } from '../../../../_lib/server';
+import { getDb, getLocale, requireStaff } from '../../../../_lib/server';
 import type { PartyRow } from '../../actions';
 import { EnvelopeEditor } from '../../_editor/EnvelopeEditor';
 
@@ -43,6 +43,7 @@ export default async function EditEnvelopePage({ params }: { params: Promise<{ i
         parties={parties.length ? parties : [{ kind: 'supplier', name: '', email: '', title: '', company: '' }]}
         documents={env.documents.map((d) => ({ id: d.id, fileName: d.fileName, pageCount: d.pageCount, sizeBytes: Number(d.sizeBytes) }))}
         maxUploadMb={getConfig().MAX_UPLOAD_MB}
+        locale={await getLocale()}
       />
     </>
   );
