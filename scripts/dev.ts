@@ -124,7 +124,12 @@ async function main() {
   server.on('upgrade', (req, socket, head) => {
     upgrade(req, socket, head).catch(() => socket.destroy());
   });
-  await new Promise<void>((resolve) => server.listen(cfg.PORT, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'EADDRINUSE' ? new Error(`port ${cfg.PORT} is in use (set PORT to another port)`) : e),
+    );
+    server.listen(cfg.PORT, resolve);
+  });
   stops.push({
     name: 'web',
     stop: async () => {
@@ -138,9 +143,16 @@ async function main() {
 
 let stopping = false;
 async function shutdown(code: number) {
-  if (stopping) return;
+  if (stopping) {
+    // A second Ctrl-C: stop waiting.
+    process.exit(code || 130);
+  }
   stopping = true;
   log('stopping…');
+  setTimeout(() => {
+    console.error('[tachiai] still stopping after 20 s; exiting');
+    process.exit(code || 1);
+  }, 20_000).unref();
   for (const s of stops.reverse()) {
     try {
       await s.stop();
