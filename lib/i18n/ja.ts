@@ -54,7 +54,7 @@ export const ja = {
   'form.message': '相手方へのメッセージ',
   'form.signingOrder': '署名の順序',
   'form.order.parallel': '全員に同時に依頼する',
-  'form.order.sequential': '順番に依頼する（前の人の署名後に次の人へ）',
+  'form.order.sequential': '上から順番に依頼する（前の人の署名後に次の人へ）',
   'form.documents': '文書（PDF）',
   'form.drop': 'ここにPDFファイルをドラッグ＆ドロップ、または',
   'form.pick': 'ファイルを選択',
