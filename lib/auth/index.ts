@@ -4,6 +4,9 @@ export { ipAllowed, parseCidr } from './ip';
 export {
   SESSION_COOKIE,
   MAX_FAILED_LOGINS,
+  MAX_FAILED_LOGINS_PER_IP,
+  RATE_LIMITED_MESSAGE,
+  resetLoginThrottle,
   LOCKOUT_WINDOW_MS,
   LOGIN_FAILED_MESSAGE,
   LOGIN_LOCKED_MESSAGE,

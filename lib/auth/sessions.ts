@@ -40,6 +40,35 @@ export interface LoginResult {
   actor: StaffActor;
 }
 
+/** Failed attempts per client IP (any account, known or not) within LOCKOUT_WINDOW_MS before 429. */
+export const MAX_FAILED_LOGINS_PER_IP = 20;
+export const RATE_LIMITED_MESSAGE = 'ログインの試行回数が多すぎます。しばらく待ってから再度お試しください。';
+
+/**
+ * Per-IP throttle for guessing across accounts (including unknown emails, which have no organisation
+ * to audit under). Best-effort and per process; the per-account lockout above is the durable one.
+ */
+const ipFailures = new Map<string, number[]>();
+
+function ipThrottled(ip: string | null | undefined, now: number): boolean {
+  if (!ip) return false;
+  const recent = (ipFailures.get(ip) ?? []).filter((t) => now - t < LOCKOUT_WINDOW_MS);
+  if (recent.length) ipFailures.set(ip, recent);
+  else ipFailures.delete(ip);
+  return recent.length >= MAX_FAILED_LOGINS_PER_IP;
+}
+
+function noteIpFailure(ip: string | null | undefined, now: number): void {
+  if (!ip) return;
+  if (ipFailures.size > 100_000) ipFailures.clear();
+  ipFailures.set(ip, [...(ipFailures.get(ip) ?? []), now]);
+}
+
+/** Tests: forget the per-IP counters. */
+export function resetLoginThrottle(): void {
+  ipFailures.clear();
+}
+
 export const LOGIN_FAILED_MESSAGE = 'メールアドレスまたはパスワードが正しくありません。';
 export const LOGIN_LOCKED_MESSAGE =
   'ログインの失敗が続いたため、しばらくログインできません。15分ほど待ってから再度お試しください。';
@@ -79,9 +108,11 @@ export async function login(
   }
   const { email, password } = parsed.data;
   const now = opts.now ?? new Date();
+  if (ipThrottled(ctx.ip, now.getTime())) throw new AppError('rate_limited', RATE_LIMITED_MESSAGE);
   const user = await db.user.findUnique({ where: { email }, include: { organization: true } });
   if (!user || user.disabledAt) {
     await verifyDummy(password);
+    noteIpFailure(ctx.ip, now.getTime());
     throw new AppError('unauthorized', LOGIN_FAILED_MESSAGE);
   }
   const base = {
@@ -117,6 +148,7 @@ export async function login(
   }
 
   if (!(await verifyPassword(user.passwordHash, password))) {
+    noteIpFailure(ctx.ip, now.getTime());
     await db.$transaction((tx) => recordAudit(tx, { ...base, action: 'auth.login_failed', details: { reason: 'password' } }));
     throw new AppError('unauthorized', LOGIN_FAILED_MESSAGE);
   }

@@ -7,6 +7,8 @@ import {
   login,
   logout,
   MAX_FAILED_LOGINS,
+  MAX_FAILED_LOGINS_PER_IP,
+  resetLoginThrottle,
 } from '../../lib/auth';
 import { isAppError } from '../../lib/errors';
 import { hashToken } from '../../lib/security';
@@ -112,6 +114,21 @@ describe('staff sign-in', () => {
       await t.prisma.organization.update({ where: { id: orgId }, data: { ipAllowlist: [] } });
     }
     expect(await verifyAuditChain(t.prisma, orgId)).toBeNull();
+  });
+});
+
+describe('per-IP throttle', () => {
+  it('refuses an IP that keeps failing across unknown accounts with rate_limited, other IPs unaffected', async () => {
+    resetLoginThrottle();
+    const attacker = { ip: '198.18.0.66', userAgent: 'vitest' };
+    for (let i = 0; i < MAX_FAILED_LOGINS_PER_IP; i++) {
+      await expectCode(login(t.prisma, { email: `guess${i}@city.example`, password: 'x' }, attacker), 'unauthorized');
+    }
+    const e = await expectCode(login(t.prisma, { email: 'staff@city.example', password: PASSWORD }, attacker), 'rate_limited');
+    expect(e.message).toMatch(/試行回数が多すぎます/);
+    const ok = await login(t.prisma, { email: 'staff@city.example', password: PASSWORD }, { ip: '198.18.0.67' });
+    expect(ok.actor.organizationId).toBe(orgId);
+    resetLoginThrottle();
   });
 });
 
