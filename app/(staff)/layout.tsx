@@ -12,6 +12,7 @@ export default async function StaffLayout({ children }: { children: ReactNode })
     { href: '/envelopes', label: tr('nav.envelopes') },
     { href: '/envelopes/new', label: tr('nav.new') },
     { href: '/search', label: tr('nav.search') },
+    { href: '/paper', label: tr('nav.paper') },
     ...(actor.role === 'admin' ? [{ href: '/audit', label: tr('nav.audit') }] : []),
     ...(getConfig().devMailbox ? [{ href: '/dev/mail', label: tr('nav.devMail') }] : []),
   ];

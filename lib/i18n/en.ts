@@ -7,6 +7,7 @@ export const en: Partial<Record<MessageKey, string>> = {
   'nav.envelopes': 'Envelopes',
   'nav.new': 'New',
   'nav.search': 'Search',
+  'nav.paper': 'Paper contracts',
   'nav.audit': 'Audit log',
   'nav.devMail': 'Dev mailbox',
   'nav.logout': 'Log out',

@@ -5,6 +5,7 @@ export const ja = {
   'nav.envelopes': '封筒一覧',
   'nav.new': '新規作成',
   'nav.search': '検索',
+  'nav.paper': '書面契約の登録',
   'nav.audit': '操作ログ',
   'nav.devMail': '開発用メール受信箱',
   'nav.logout': 'ログアウト',
