@@ -130,47 +130,57 @@ export async function login(
     throw new AppError('forbidden', IP_DENIED_MESSAGE);
   }
 
-  const since = new Date(
-    Math.max(now.getTime() - LOCKOUT_WINDOW_MS, user.lastLoginAt ? user.lastLoginAt.getTime() + 1 : 0),
-  );
-  const failures = await db.auditEvent.count({
-    where: {
-      organizationId: user.organizationId,
-      actorId: user.id,
-      action: 'auth.login_failed',
-      createdAt: { gte: since },
-      details: { path: ['reason'], equals: 'password' },
-    },
-  });
-  if (failures >= MAX_FAILED_LOGINS) {
-    await db.$transaction((tx) => recordAudit(tx, { ...base, action: 'auth.login_blocked', details: { reason: 'locked' } }));
-    throw new AppError('locked', LOGIN_LOCKED_MESSAGE);
-  }
-
-  if (!(await verifyPassword(user.passwordHash, password))) {
-    noteIpFailure(ctx.ip, now.getTime());
-    await db.$transaction((tx) => recordAudit(tx, { ...base, action: 'auth.login_failed', details: { reason: 'password' } }));
-    throw new AppError('unauthorized', LOGIN_FAILED_MESSAGE);
-  }
-
+  // One attempt at a time per account: the user row is locked while the recent failures are counted,
+  // the password checked and the outcome recorded, so parallel guesses cannot all read "0 failures".
   const token = newToken();
   const ttlHours = opts.ttlHours ?? getConfig().SESSION_TTL_HOURS;
   const expiresAt = new Date(now.getTime() + ttlHours * 3600_000);
-  await db.$transaction(async (tx) => {
-    await tx.session.create({
-      data: {
-        userId: user.id,
-        tokenHash: hashToken(token),
-        expiresAt,
-        ip: ctx.ip ?? null,
-        userAgent: ctx.userAgent?.slice(0, 512) ?? null,
-        createdAt: now,
-        lastSeenAt: now,
-      },
-    });
-    await tx.user.update({ where: { id: user.id }, data: { lastLoginAt: now } });
-    await recordAudit(tx, { ...base, action: 'auth.login' });
-  });
+  const outcome = await db.$transaction(
+    async (tx) => {
+      await tx.$queryRaw`SELECT id FROM users WHERE id = ${user.id}::uuid FOR UPDATE`;
+      const fresh = await tx.user.findUniqueOrThrow({ where: { id: user.id }, select: { lastLoginAt: true } });
+      const since = new Date(
+        Math.max(now.getTime() - LOCKOUT_WINDOW_MS, fresh.lastLoginAt ? fresh.lastLoginAt.getTime() + 1 : 0),
+      );
+      const failures = await tx.auditEvent.count({
+        where: {
+          organizationId: user.organizationId,
+          actorId: user.id,
+          action: 'auth.login_failed',
+          createdAt: { gte: since },
+          details: { path: ['reason'], equals: 'password' },
+        },
+      });
+      if (failures >= MAX_FAILED_LOGINS) {
+        await recordAudit(tx, { ...base, action: 'auth.login_blocked', details: { reason: 'locked' } });
+        return 'locked' as const;
+      }
+      if (!(await verifyPassword(user.passwordHash, password))) {
+        await recordAudit(tx, { ...base, action: 'auth.login_failed', details: { reason: 'password' } });
+        return 'wrong' as const;
+      }
+      await tx.session.create({
+        data: {
+          userId: user.id,
+          tokenHash: hashToken(token),
+          expiresAt,
+          ip: ctx.ip ?? null,
+          userAgent: ctx.userAgent?.slice(0, 512) ?? null,
+          createdAt: now,
+          lastSeenAt: now,
+        },
+      });
+      await tx.user.update({ where: { id: user.id }, data: { lastLoginAt: now } });
+      await recordAudit(tx, { ...base, action: 'auth.login' });
+      return 'ok' as const;
+    },
+    { maxWait: 15_000, timeout: 30_000 },
+  );
+  if (outcome === 'locked') throw new AppError('locked', LOGIN_LOCKED_MESSAGE);
+  if (outcome === 'wrong') {
+    noteIpFailure(ctx.ip, now.getTime());
+    throw new AppError('unauthorized', LOGIN_FAILED_MESSAGE);
+  }
   return { token, expiresAt, actor: toActor(user) };
 }
 

@@ -101,6 +101,29 @@ describe('staff sign-in', () => {
     expect(r.actor.email).toBe('lock@city.example');
   });
 
+  it('holds the lockout under concurrency: parallel wrong passwords get at most MAX_FAILED_LOGINS guesses', async () => {
+    const org = await t.prisma.organization.create({ data: { name: '並行市', slug: 'parallel-city' } });
+    const user = await createStaffUser(t.prisma, { organizationId: org.id, email: 'race@city.example', name: '並行 次郎', password: PASSWORD });
+    const attempts = 4 * MAX_FAILED_LOGINS;
+    // Distinct client addresses, so the per-IP throttle is not what stops them.
+    const results = await Promise.all(
+      Array.from({ length: attempts }, (_, i) =>
+        login(t.prisma, { email: 'race@city.example', password: `wrong guess ${i}` }, { ip: `203.0.113.${i + 1}`, userAgent: 'vitest' }).then(
+          () => 'ok',
+          (e: unknown) => (isAppError(e) ? e.code : String(e)),
+        ),
+      ),
+    );
+    expect(results.filter((r) => r === 'unauthorized').length).toBeLessThanOrEqual(MAX_FAILED_LOGINS);
+    expect(results.filter((r) => r !== 'unauthorized').every((r) => r === 'locked')).toBe(true);
+    const guesses = await t.prisma.auditEvent.count({
+      where: { actorId: user.id, action: 'auth.login_failed', details: { path: ['reason'], equals: 'password' } },
+    });
+    expect(guesses).toBeLessThanOrEqual(MAX_FAILED_LOGINS);
+    await expectCode(login(t.prisma, { email: 'race@city.example', password: PASSWORD }, ctx), 'locked');
+    expect(await verifyAuditChain(t.prisma, org.id)).toBeNull();
+  });
+
   it('enforces the organisation IP allowlist at login and on every request', async () => {
     const r = await login(t.prisma, { email: 'staff@city.example', password: PASSWORD }, ctx);
     await t.prisma.organization.update({ where: { id: orgId }, data: { ipAllowlist: ['198.51.100.0/24', '2001:db8::/32'] } });
