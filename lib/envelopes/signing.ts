@@ -307,6 +307,11 @@ async function buildView(db: Db | Tx, access: SigningAccess, auth: AuthState): P
 export async function getSigningDocument(db: Db, token: string, documentId: string, ctx: SigningContext = {}) {
   const now = ctx.now ?? new Date();
   const access = await requireLink(db, token, now);
+  // A completed signer's link still opens the 「完了」 page after the deadline, but the documents
+  // themselves follow the link's own expiry (the sealed files go through the download link).
+  const { request, envelope } = access;
+  if (envelope.status === 'expired' || (envelope.expiresAt && envelope.expiresAt <= now)) throw linkError('envelope_expired');
+  if (request.expiresAt <= now) throw linkError('expired');
   const auth = await authState(access, ctx.session, now);
   if (!auth.authenticated) throw new AppError('unauthorized', '認証が必要です。ページを再読み込みしてください。');
   const doc = z.string().uuid().safeParse(documentId).success

@@ -9,6 +9,7 @@ import {
   ACCESS_CODE_MAX_FAILURES,
   completeSigning,
   declineSigning,
+  getSigningDocument,
   openSigningPage,
   resolveSigningLink,
   SEAL_JOB,
@@ -94,6 +95,25 @@ describe('signing links', () => {
     const token = await tokenFor(s.email);
     await db.signingRequest.updateMany({ where: { recipient: { email: s.email } }, data: { expiresAt: new Date(Date.now() - 1000) } });
     expect(await resolveSigningLink(db, token)).toEqual({ ok: false, problem: 'expired' });
+  });
+});
+
+describe('documents through an ended link', () => {
+  it('a signer who completed cannot fetch the documents once the link or the envelope has expired', async () => {
+    const db = tdb.prisma;
+    const { actor } = await createOrgWithStaff(db);
+    const a = supplierSigner();
+    const b = municipalSigner();
+    const env = await createSentEnvelope(db, actor, { recipients: [a, b] });
+    const ta = await tokenFor(a.email);
+    const doc = await db.document.findFirstOrThrow({ where: { envelopeId: env.id } });
+    expect((await getSigningDocument(db, ta, doc.id)).blobId).toBe(doc.originalBlobId);
+    await completeSigning(db, ta);
+    // Past the signing deadline (the other party never completed).
+    const later = new Date(env.expiresAt!.getTime() + 1000);
+    expect(await codeOf(getSigningDocument(db, ta, doc.id, { now: later }))).toBe('link_expired');
+    await db.envelope.update({ where: { id: env.id }, data: { status: 'expired' } });
+    expect(await codeOf(getSigningDocument(db, ta, doc.id))).toBe('link_expired');
   });
 });
 
