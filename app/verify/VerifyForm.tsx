@@ -1,62 +1,68 @@
 'use client';
-/** Upload a PDF → POST /api/verify → show the report (Japanese). Nothing is stored. */
+/**
+ * Upload a PDF → POST /api/verify → show the report (Japanese, or English headings with ts_lang=en;
+ * the verifier's own messages stay Japanese). Nothing is stored.
+ */
 import { useEffect, useRef, useState } from 'react';
+import { formatDateTime } from '@/lib/format';
+import { translator, type Locale, type MessageKey, type Translate } from '@/lib/i18n';
 import type { SignatureReport, VerificationReport } from '@/lib/pades';
 
-const CHECK_LABELS: Record<string, string> = {
-  byteRange: '署名対象範囲',
-  integrity: '改ざんの有無',
-  signature: '署名値',
-  certificate: '証明書',
-  timestamp: '署名タイムスタンプ',
-  revocation: '長期検証情報（DSS）',
-  modifications: '署名後の変更',
-  pades: 'PAdES 要件',
+const CHECK_LABELS: Record<string, MessageKey> = {
+  byteRange: 'verify.check.byteRange',
+  integrity: 'verify.check.integrity',
+  signature: 'verify.check.signature',
+  certificate: 'verify.check.certificate',
+  timestamp: 'verify.check.timestamp',
+  revocation: 'verify.check.revocation',
+  modifications: 'verify.check.modifications',
+  pades: 'verify.check.pades',
 };
 
-function jst(iso?: string): string {
+function jst(tr: Translate, locale: Locale, iso?: string): string {
   if (!iso) return '—';
-  return new Date(iso).toLocaleString('ja-JP', { timeZone: 'Asia/Tokyo', hour12: false }) + '（日本時間）';
+  return tr('public.jst', { time: formatDateTime(new Date(iso), locale) });
 }
 
-function SignatureCard({ s }: { s: SignatureReport }) {
+function SignatureCard({ s, tr, locale }: { s: SignatureReport; tr: Translate; locale: Locale }) {
+  const result = tr(s.valid ? 'verify.valid' : 'verify.invalid');
   return (
     <section className="rounded border border-solid-gray-300 p-4" aria-labelledby={`sig-${s.index}`}>
       <h3 id={`sig-${s.index}`} className="text-lg font-bold">
-        {s.kind === 'signature' ? '署名' : 'ドキュメントタイムスタンプ'} {s.index}：{s.valid ? '有効' : '無効'}
-        {s.level ? `（PAdES ${s.level}）` : ''}
+        {tr('verify.sigHeading', { kind: tr(s.kind === 'signature' ? 'verify.kind.signature' : 'verify.kind.timestamp'), index: s.index, result })}
+        {s.level ? tr('verify.level', { level: s.level }) : ''}
       </h3>
       <dl className="mt-2 grid grid-cols-[auto_1fr] gap-x-4 gap-y-1">
         {s.signer ? (
           <>
-            <dt className="font-bold">{s.kind === 'signature' ? '署名者' : 'タイムスタンプ局'}</dt>
+            <dt className="font-bold">{tr(s.kind === 'signature' ? 'verify.signer' : 'verify.tsa')}</dt>
             <dd>{s.signer.subject}</dd>
-            <dt className="font-bold">発行者</dt>
+            <dt className="font-bold">{tr('verify.issuer')}</dt>
             <dd>{s.signer.issuer}</dd>
           </>
         ) : null}
         {s.claimedSigningTime ? (
           <>
-            <dt className="font-bold">署名時刻</dt>
-            <dd>{jst(s.claimedSigningTime)}</dd>
+            <dt className="font-bold">{tr('verify.signingTime')}</dt>
+            <dd>{jst(tr, locale, s.claimedSigningTime)}</dd>
           </>
         ) : null}
         {s.timestampTime ? (
           <>
-            <dt className="font-bold">タイムスタンプ時刻</dt>
-            <dd>{jst(s.timestampTime)}</dd>
+            <dt className="font-bold">{tr('verify.timestampTime')}</dt>
+            <dd>{jst(tr, locale, s.timestampTime)}</dd>
           </>
         ) : null}
         {s.reason ? (
           <>
-            <dt className="font-bold">理由</dt>
+            <dt className="font-bold">{tr('verify.reason')}</dt>
             <dd>{s.reason}</dd>
           </>
         ) : null}
         {s.kind === 'signature' ? (
           <>
-            <dt className="font-bold">署名後の変更</dt>
-            <dd>{s.locked ? '封緘（以後は検証情報とタイムスタンプの追加のみ可）' : '署名・検証情報・タイムスタンプの追加は可'}</dd>
+            <dt className="font-bold">{tr('verify.modifications')}</dt>
+            <dd>{tr(s.locked ? 'verify.locked' : 'verify.unlocked')}</dd>
           </>
         ) : null}
       </dl>
@@ -65,7 +71,9 @@ function SignatureCard({ s }: { s: SignatureReport }) {
           c ? (
             <li key={k} className={c.ok ? 'text-green-900' : 'text-red-900'}>
               <span aria-hidden="true">{c.ok ? '✔ ' : '✘ '}</span>
-              <span className="font-bold">{CHECK_LABELS[k] ?? k}</span>（{c.ok ? 'OK' : '問題あり'}）：{c.message}
+              <span className="font-bold">{CHECK_LABELS[k] ? tr(CHECK_LABELS[k]) : k}</span>
+              {locale === 'en' ? ` (${tr(c.ok ? 'verify.checkOk' : 'verify.checkNg')}): ` : `（${tr(c.ok ? 'verify.checkOk' : 'verify.checkNg')}）：`}
+              {c.message}
             </li>
           ) : null,
         )}
@@ -74,7 +82,8 @@ function SignatureCard({ s }: { s: SignatureReport }) {
   );
 }
 
-export function VerifyForm() {
+export function VerifyForm({ locale }: { locale: Locale }) {
+  const tr = translator(locale);
   const [report, setReport] = useState<VerificationReport | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -95,17 +104,17 @@ export function VerifyForm() {
     setReport(null);
     setError(null);
     if (!(file instanceof File) || file.size === 0) {
-      setError('PDFファイルを選択してください。');
+      setError(tr('verify.noFile'));
       return;
     }
     setBusy(true);
     try {
       const res = await fetch('/api/verify', { method: 'POST', body: form });
       const body = await res.json();
-      if (!res.ok) setError(body?.error?.message ?? '検証できませんでした。');
+      if (!res.ok) setError(body?.error?.message ?? tr('verify.failed'));
       else setReport(body as VerificationReport);
     } catch {
-      setError('通信に失敗しました。時間をおいて再度お試しください。');
+      setError(tr('verify.network'));
     } finally {
       setBusy(false);
     }
@@ -116,15 +125,15 @@ export function VerifyForm() {
       <form onSubmit={onSubmit} className="space-y-3" aria-describedby="verify-help">
         <div>
           <label htmlFor="verify-file" className="block font-bold">
-            検証するPDFファイル
+            {tr('verify.file')}
           </label>
           <input id="verify-file" name="file" type="file" accept="application/pdf,.pdf" required className="mt-1 block" />
           <p id="verify-help" className="text-sm text-solid-gray-700">
-            ファイルはこの検証のためだけに送信され、保存されません。
+            {tr('verify.fileHelp')}
           </p>
         </div>
         <button type="submit" disabled={busy} className="rounded bg-blue-900 px-4 py-2 font-bold text-white disabled:opacity-60">
-          {busy ? '検証中…' : '検証する'}
+          {busy ? tr('verify.busy') : tr('verify.submit')}
         </button>
       </form>
       <div aria-live="polite" aria-busy={busy}>
@@ -136,8 +145,8 @@ export function VerifyForm() {
         {report ? (
           <div className="space-y-4">
             <h2 ref={resultRef} tabIndex={-1} className="text-xl font-bold">
-              検証結果：{report.valid ? '有効' : '無効'}
-              {report.level ? `（PAdES ${report.level}）` : ''}
+              {tr('verify.result', { result: tr(report.valid ? 'verify.valid' : 'verify.invalid') })}
+              {report.level ? tr('verify.level', { level: report.level }) : ''}
             </h2>
             <p className={report.valid ? 'text-green-900' : 'text-red-900'}>{report.summary}</p>
             {report.problems.length ? (
@@ -147,11 +156,12 @@ export function VerifyForm() {
                 ))}
               </ul>
             ) : null}
-            <p className="break-all text-sm">ファイルの SHA-256：{report.fileSha256}</p>
+            {locale === 'en' ? <p className="text-sm text-solid-gray-700">{tr('verify.detailsInJapanese')}</p> : null}
+            <p className="break-all text-sm">{tr('verify.sha256', { hash: report.fileSha256 })}</p>
             {report.signatures.map((s) => (
-              <SignatureCard key={s.index} s={s} />
+              <SignatureCard key={s.index} s={s} tr={tr} locale={locale} />
             ))}
-            <p className="text-sm text-solid-gray-700">検証日時：{jst(report.checkedAt)}</p>
+            <p className="text-sm text-solid-gray-700">{tr('verify.checkedAt', { time: jst(tr, locale, report.checkedAt) })}</p>
           </div>
         ) : null}
       </div>

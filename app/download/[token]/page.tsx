@@ -1,12 +1,16 @@
 /** /download/[token] — the sealed documents and the 合意締結証明書, for 14 days after completion. */
 import type { Metadata } from 'next';
 import { PublicShell } from '@/app/_components/PublicShell';
-import { getRequestContext } from '@/app/_lib/server';
+import { getLocale, getRequestContext, getTranslator } from '@/app/_lib/server';
+import { getConfig } from '@/lib/config';
 import { getPrisma } from '@/lib/db';
-import { DOWNLOAD_PROBLEM_MESSAGES, openDownloadPage } from '@/lib/envelopes';
+import { openDownloadPage } from '@/lib/envelopes';
 import { formatDateTime } from '@/lib/format';
 
-export const metadata: Metadata = { title: '締結済み文書のダウンロード', referrer: 'no-referrer' };
+export async function generateMetadata(): Promise<Metadata> {
+  const tr = await getTranslator();
+  return { title: tr('download.title'), referrer: 'no-referrer' };
+}
 export const dynamic = 'force-dynamic';
 
 function size(n: bigint): string {
@@ -18,15 +22,16 @@ function size(n: bigint): string {
 export default async function DownloadPage({ params }: { params: Promise<{ token: string }> }) {
   const { token } = await params;
   const r = await openDownloadPage(getPrisma(), token, await getRequestContext());
+  const locale = await getLocale();
+  const tr = await getTranslator();
   if (!r.ok) {
-    const m = DOWNLOAD_PROBLEM_MESSAGES[r.problem];
     return (
       <PublicShell>
         <section aria-labelledby="problem-title" className="mx-auto max-w-xl py-8" data-testid="download-problem" data-problem={r.problem}>
           <h1 id="problem-title" className="mb-4 text-2xl font-bold">
-            {m.title}
+            {tr(`downloadProblem.${r.problem}.title`)}
           </h1>
-          <p>{m.body}</p>
+          <p>{tr(`downloadProblem.${r.problem}.body`)}</p>
         </section>
       </PublicShell>
     );
@@ -36,23 +41,26 @@ export default async function DownloadPage({ params }: { params: Promise<{ token
   return (
     <PublicShell organizationName={envelope.organization.name}>
       <section aria-labelledby="dl-title">
-        <p className="text-sm text-solid-gray-700">締結済み文書のダウンロード</p>
+        <p className="text-sm text-solid-gray-700">{tr('download.title')}</p>
         <h1 id="dl-title" className="mb-2 text-2xl font-bold" data-testid="envelope-title">
           {envelope.title}
         </h1>
         <dl className="mb-4 grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
-          <dt className="text-solid-gray-700">書類ID</dt>
+          <dt className="text-solid-gray-700">{tr('download.documentNumber')}</dt>
           <dd>{envelope.documentNumber}</dd>
-          <dt className="text-solid-gray-700">送り主</dt>
+          <dt className="text-solid-gray-700">{tr('download.sender')}</dt>
           <dd>{envelope.organization.name}</dd>
-          <dt className="text-solid-gray-700">締結完了日時</dt>
-          <dd>{formatDateTime(envelope.completedAt)}</dd>
-          <dt className="text-solid-gray-700">ダウンロード有効期限</dt>
-          <dd data-testid="expires-at">{formatDateTime(link.expiresAt)}まで</dd>
+          <dt className="text-solid-gray-700">{tr('download.completedAt')}</dt>
+          <dd>{formatDateTime(envelope.completedAt, locale)}</dd>
+          <dt className="text-solid-gray-700">{tr('download.expiresAt')}</dt>
+          <dd data-testid="expires-at">{tr('download.until', { at: formatDateTime(link.expiresAt, locale) })}</dd>
         </dl>
+        <p className="mb-4 text-sm" data-testid="download-period">
+          {tr('download.period', { days: getConfig().DOWNLOAD_LINK_DAYS })}
+        </p>
         <p className="mb-4">
           <a className="btn btn-primary no-underline" href={`${base}/zip`} data-testid="download-zip" download>
-            すべてをZIPでダウンロード
+            {tr('download.zip')}
           </a>
         </p>
         <ul className="divide-y divide-solid-gray-200 rounded-lg border border-solid-gray-300" data-testid="download-files">
@@ -60,21 +68,21 @@ export default async function DownloadPage({ params }: { params: Promise<{ token
             <li key={f.id} className="flex flex-wrap items-center justify-between gap-2 p-3">
               <div>
                 <p className="font-bold">
-                  {f.kind === 'certificate' ? '合意締結証明書' : f.fileName}
+                  {f.kind === 'certificate' ? tr('download.certificate') : f.fileName}
                   {f.kind === 'certificate' ? <span className="ml-2 text-sm font-normal text-solid-gray-700">{f.fileName}</span> : null}
                 </p>
                 <p className="text-xs text-solid-gray-700">
-                  {f.pageCount}ページ・{size(f.sizeBytes)}・SHA-256 <span className="break-all font-mono">{f.sha256}</span>
+                  {tr('download.fileMeta', { pages: f.pageCount, size: size(f.sizeBytes) })} <span className="break-all font-mono">{f.sha256}</span>
                 </p>
               </div>
               <a className="btn btn-secondary no-underline" href={`${base}/files/${f.id}`} data-file-id={f.id} data-testid="download-file" download>
-                ダウンロード
+                {tr('download.file')}
               </a>
             </li>
           ))}
         </ul>
         <p className="mt-4 text-sm text-solid-gray-700">
-          各PDFには立会サインによる電子署名とタイムスタンプが付与されています。PDFビューアの署名パネルで検証できます。
+          {tr('download.note')}
         </p>
       </section>
     </PublicShell>

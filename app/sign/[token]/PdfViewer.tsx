@@ -5,6 +5,7 @@
  */
 import type * as PdfJs from 'pdfjs-dist';
 import { useEffect, useRef, useState } from 'react';
+import { translator, type Locale } from '@/lib/i18n';
 
 const BASE = '/api/sign/pdfjs';
 let pdfjsPromise: Promise<typeof PdfJs> | undefined;
@@ -19,7 +20,8 @@ function loadPdfJs(): Promise<typeof PdfJs> {
   return pdfjsPromise;
 }
 
-export function PdfViewer({ url, title, pageCount }: { url: string; title: string; pageCount: number }) {
+export function PdfViewer({ url, title, pageCount, locale }: { url: string; title: string; pageCount: number; locale: Locale }) {
+  const tr = translator(locale);
   const box = useRef<HTMLDivElement>(null);
   const [status, setStatus] = useState<'loading' | 'ready' | 'error'>('loading');
   const [rendered, setRendered] = useState(0);
@@ -58,7 +60,7 @@ export function PdfViewer({ url, title, pageCount }: { url: string; title: strin
         canvas.style.height = 'auto';
         canvas.className = 'mb-3 block border border-solid-gray-300 bg-white shadow-sm';
         canvas.setAttribute('role', 'img');
-        canvas.setAttribute('aria-label', `${title} ${n}ページ目（全${doc.numPages}ページ）`);
+        canvas.setAttribute('aria-label', translator(locale)('sign.pdf.pageLabel', { title, n, total: doc.numPages }));
         canvas.dataset.testid = 'pdf-page';
         host.appendChild(canvas);
         await page.render({ canvas, viewport }).promise;
@@ -73,18 +75,18 @@ export function PdfViewer({ url, title, pageCount }: { url: string; title: strin
       cancelled = true;
       void doc?.destroy();
     };
-  }, [url, title]);
+  }, [url, title, locale]);
 
   return (
     <div>
       <p className="mb-2 text-sm text-solid-gray-700" aria-live="polite">
-        {status === 'loading' ? `文書を読み込んでいます…（${rendered} / ${pageCount}ページ）` : null}
-        {status === 'ready' ? `全${pageCount}ページ` : null}
+        {status === 'loading' ? tr('sign.pdf.loading', { n: rendered, total: pageCount }) : null}
+        {status === 'ready' ? tr('sign.pdf.ready', { n: pageCount }) : null}
         {status === 'error' ? (
           <span role="alert">
-            文書を表示できませんでした。
+            {tr('sign.pdf.error')}
             <a href={url} target="_blank" rel="noreferrer">
-              PDFを直接開く
+              {tr('sign.pdf.open')}
             </a>
           </span>
         ) : null}

@@ -5,10 +5,12 @@
  */
 import { useRouter } from 'next/navigation';
 import { useRef, useState, type FormEvent } from 'react';
+import { translator, type Locale, type Translate } from '@/lib/i18n';
 import { PdfViewer } from './PdfViewer';
 
 export interface SigningAppProps {
   token: string;
+  locale: Locale;
   state: 'auth' | 'sign' | 'completed' | 'waiting_seal' | 'sealed';
   auth: { needsAccessCode: boolean; needsEmailOtp: boolean; accessCodeOk: boolean; emailOtpOk: boolean; lockedUntil: string | null };
   envelope: { title: string; documentNumber: string; message: string | null; sequential: boolean; expiresAt: string | null };
@@ -21,14 +23,14 @@ export interface SigningAppProps {
 
 type ApiResult = { ok: true; [k: string]: unknown } | { ok: false; message: string; fieldErrors?: Record<string, string> };
 
-async function post(url: string, body: unknown = {}): Promise<ApiResult> {
+async function post(tr: Translate, url: string, body: unknown = {}): Promise<ApiResult> {
   try {
     const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), credentials: 'same-origin' });
     const json = (await res.json().catch(() => ({}))) as { error?: { message?: string; fieldErrors?: Record<string, string> } } & Record<string, unknown>;
     if (res.ok) return { ok: true, ...json };
-    return { ok: false, message: json.error?.message ?? 'エラーが発生しました。', fieldErrors: json.error?.fieldErrors };
+    return { ok: false, message: json.error?.message ?? tr('sign.error.generic'), fieldErrors: json.error?.fieldErrors };
   } catch {
-    return { ok: false, message: '通信に失敗しました。接続を確認して再度お試しください。' };
+    return { ok: false, message: tr('sign.error.network') };
   }
 }
 
@@ -41,26 +43,27 @@ function Alert({ children }: { children: React.ReactNode }) {
   );
 }
 
-const STATUS_LABEL = { completed: '✓ 完了', waiting: '… 未完了', declined: '✕ 差し戻し' } as const;
+const STATUS_LABEL = { completed: 'sign.status.completed', waiting: 'sign.status.waiting', declined: 'sign.status.declined' } as const;
 
 function Summary(p: SigningAppProps) {
+  const tr = translator(p.locale);
   return (
     <section aria-labelledby="env-title" className="mb-6">
-      <p className="text-sm text-solid-gray-700">署名のご依頼</p>
+      <p className="text-sm text-solid-gray-700">{tr('sign.request')}</p>
       <h1 id="env-title" className="mb-2 text-2xl font-bold leading-snug" data-testid="envelope-title">
         {p.envelope.title}
       </h1>
       <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
-        <dt className="text-solid-gray-700">送り主</dt>
+        <dt className="text-solid-gray-700">{tr('sign.sender')}</dt>
         <dd data-testid="sender">
           {p.sender.organization}
           {p.sender.name ? `　${p.sender.title ? `${p.sender.title} ` : ''}${p.sender.name}` : ''}
         </dd>
-        <dt className="text-solid-gray-700">書類ID</dt>
+        <dt className="text-solid-gray-700">{tr('sign.documentNumber')}</dt>
         <dd>{p.envelope.documentNumber}</dd>
         {p.envelope.expiresAt ? (
           <>
-            <dt className="text-solid-gray-700">署名期限</dt>
+            <dt className="text-solid-gray-700">{tr('sign.expiresAt')}</dt>
             <dd>{p.envelope.expiresAt}</dd>
           </>
         ) : null}
@@ -68,7 +71,8 @@ function Summary(p: SigningAppProps) {
       {p.envelope.message ? (
         <div className="mt-3 whitespace-pre-wrap rounded-lg border border-solid-gray-200 bg-solid-gray-50 p-3 text-sm">{p.envelope.message}</div>
       ) : null}
-      <h2 className="mb-2 mt-4 text-lg font-bold">当事者と進み具合{p.envelope.sequential ? '（順番に署名）' : ''}</h2>
+      <h2 className="mb-2 mt-4 text-lg font-bold">{tr('sign.parties')}
+        {p.envelope.sequential ? tr('sign.partiesSequential') : ''}</h2>
       <ol className="space-y-1" data-testid="parties">
         {p.parties.map((x, i) => (
           <li key={i} className="flex items-center justify-between gap-2 rounded-lg border border-solid-gray-200 px-3 py-2">
@@ -76,10 +80,10 @@ function Summary(p: SigningAppProps) {
               {p.envelope.sequential ? <span className="mr-2 text-sm text-solid-gray-700">{x.order}.</span> : null}
               {x.company ? `${x.company} ` : ''}
               {x.name}
-              {x.isMe ? <span className="ml-2 text-sm font-bold">（あなた）</span> : null}
-              <span className="ml-2 whitespace-nowrap text-xs text-solid-gray-700">{x.partyType === 'municipal' ? '自治体' : '取引先'}</span>
+              {x.isMe ? <span className="ml-2 text-sm font-bold">{tr('sign.you')}</span> : null}
+              <span className="ml-2 whitespace-nowrap text-xs text-solid-gray-700">{tr(x.partyType === 'municipal' ? 'sign.party.municipal' : 'sign.party.supplier')}</span>
             </span>
-            <span className={`badge shrink-0 whitespace-nowrap ${x.status === 'completed' ? 'text-green-900' : x.status === 'declined' ? 'text-error-2' : ''}`}>{STATUS_LABEL[x.status]}</span>
+            <span className={`badge shrink-0 whitespace-nowrap ${x.status === 'completed' ? 'text-green-900' : x.status === 'declined' ? 'text-error-2' : ''}`}>{tr(STATUS_LABEL[x.status])}</span>
           </li>
         ))}
       </ol>
@@ -88,8 +92,9 @@ function Summary(p: SigningAppProps) {
 }
 
 function AuthPanel(p: SigningAppProps) {
+  const tr = translator(p.locale);
   const router = useRouter();
-  const [error, setError] = useState<string | null>(p.auth.lockedUntil ? `入力の誤りが続いたため、一時的にロックされています。${p.auth.lockedUntil} 以降に再度お試しください。` : null);
+  const [error, setError] = useState<string | null>(p.auth.lockedUntil ? tr('sign.locked', { until: p.auth.lockedUntil }) : null);
   const [busy, setBusy] = useState(false);
   const [otpSent, setOtpSent] = useState<string | null>(null);
   const step = p.auth.needsAccessCode && !p.auth.accessCodeOk ? 'access_code' : 'email_otp';
@@ -98,7 +103,7 @@ function AuthPanel(p: SigningAppProps) {
     e.preventDefault();
     const code = String(new FormData(e.currentTarget).get('code') ?? '');
     setBusy(true);
-    const r = step === 'access_code' ? await post(`/api/sign/${p.token}/access-code`, { code }) : await post(`/api/sign/${p.token}/otp`, { action: 'verify', code });
+    const r = step === 'access_code' ? await post(tr, `/api/sign/${p.token}/access-code`, { code }) : await post(tr, `/api/sign/${p.token}/otp`, { action: 'verify', code });
     setBusy(false);
     if (r.ok) {
       setError(null);
@@ -108,7 +113,7 @@ function AuthPanel(p: SigningAppProps) {
 
   async function sendOtp() {
     setBusy(true);
-    const r = await post(`/api/sign/${p.token}/otp`, { action: 'send' });
+    const r = await post(tr, `/api/sign/${p.token}/otp`, { action: 'send' });
     setBusy(false);
     if (r.ok) {
       setOtpSent(String(r.sentTo ?? p.otpDestination));
@@ -119,20 +124,20 @@ function AuthPanel(p: SigningAppProps) {
   return (
     <section aria-labelledby="auth-title" className="mx-auto max-w-md rounded-lg border border-solid-gray-300 p-4" data-testid="auth-panel">
       <h2 id="auth-title" className="mb-2 text-xl font-bold">
-        {step === 'access_code' ? 'アクセスコードの入力' : '確認コードの入力（高度な認証）'}
+        {tr(step === 'access_code' ? 'sign.auth.accessCodeTitle' : 'sign.auth.otpTitle')}
       </h2>
       {error ? <Alert>{error}</Alert> : null}
       {step === 'access_code' ? (
-        <p className="mb-3 text-sm">送信者から別途伝えられたアクセスコードを入力してください。文書はアクセスコードの確認後に表示されます。</p>
+        <p className="mb-3 text-sm">{tr('sign.auth.accessCodeHelp')}</p>
       ) : (
         <div className="mb-3 text-sm">
-          <p className="mb-2">本人確認のため、{p.otpDestination} 宛てに6桁の確認コードをお送りします。</p>
+          <p className="mb-2">{tr('sign.auth.otpHelp', { to: p.otpDestination })}</p>
           <button type="button" className="btn btn-secondary" onClick={sendOtp} disabled={busy}>
-            {otpSent ? '確認コードを再送する' : '確認コードを送信する'}
+            {tr(otpSent ? 'sign.auth.otpResend' : 'sign.auth.otpSend')}
           </button>
           {otpSent ? (
             <p role="status" className="mt-2">
-              {otpSent} 宛てに確認コードを送信しました。
+              {tr('sign.auth.otpSent', { to: otpSent })}
             </p>
           ) : null}
         </div>
@@ -140,7 +145,7 @@ function AuthPanel(p: SigningAppProps) {
       <form onSubmit={submitCode} className="space-y-3" noValidate>
         <div>
           <label htmlFor="code" className="field-label">
-            {step === 'access_code' ? 'アクセスコード' : '確認コード（6桁）'}
+            {tr(step === 'access_code' ? 'sign.auth.accessCode' : 'sign.auth.otpCode')}
           </label>
           <input
             id="code"
@@ -153,7 +158,7 @@ function AuthPanel(p: SigningAppProps) {
           />
         </div>
         <button type="submit" className="btn btn-primary w-full justify-center" disabled={busy}>
-          確認する
+          {tr('sign.auth.submit')}
         </button>
       </form>
     </section>
@@ -161,27 +166,28 @@ function AuthPanel(p: SigningAppProps) {
 }
 
 function Done(p: SigningAppProps) {
+  const tr = translator(p.locale);
   const others = p.parties.filter((x) => !x.isMe && x.status !== 'completed').length;
   return (
     <section aria-labelledby="done-title" className="rounded-lg border-2 border-green-700 p-4" data-testid="signing-done">
       <h2 id="done-title" className="mb-2 text-xl font-bold">
-        <span aria-hidden="true">✓ </span>署名手続きが完了しました
+        <span aria-hidden="true">✓ </span>
+        {tr('sign.done.title')}
       </h2>
-      {p.me.completedAt ? <p className="mb-2 text-sm">完了日時：{p.me.completedAt}</p> : null}
+      {p.me.completedAt ? <p className="mb-2 text-sm">{tr('sign.done.at', { at: p.me.completedAt })}</p> : null}
       {p.state === 'sealed' ? (
-        <p>すべての当事者の手続きが完了し、締結済みの文書に電子署名とタイムスタンプが付与されました。完了メールのダウンロードリンクから、締結済みの文書と合意締結証明書をダウンロードできます（14日間）。</p>
+        <p>{tr('sign.done.sealed')}</p>
       ) : p.state === 'waiting_seal' ? (
-        <p>すべての当事者の手続きが完了しました。現在、文書に電子署名とタイムスタンプを付与しています。完了すると「電子署名完了のお知らせ」メールでダウンロードリンクをお送りします。</p>
+        <p>{tr('sign.done.waitingSeal')}</p>
       ) : (
-        <p>
-          ほかの当事者（残り{others}名）の手続きが完了すると、文書に電子署名とタイムスタンプが付与され、すべての当事者に「電子署名完了のお知らせ」メールでダウンロードリンクが届きます。このページは閉じてかまいません。
-        </p>
+        <p>{tr('sign.done.others', { n: others })}</p>
       )}
     </section>
   );
 }
 
 function SignPanel(p: SigningAppProps) {
+  const tr = translator(p.locale);
   const router = useRouter();
   const [reading, setReading] = useState(false);
   const [tab, setTab] = useState(0);
@@ -195,7 +201,7 @@ function SignPanel(p: SigningAppProps) {
 
   async function complete() {
     setBusy(true);
-    const r = await post(`/api/sign/${p.token}/complete`);
+    const r = await post(tr, `/api/sign/${p.token}/complete`);
     setBusy(false);
     confirmRef.current?.close();
     if (r.ok) router.refresh();
@@ -206,7 +212,7 @@ function SignPanel(p: SigningAppProps) {
     e.preventDefault();
     const reason = String(new FormData(e.currentTarget).get('reason') ?? '');
     setBusy(true);
-    const r = await post(`/api/sign/${p.token}/decline`, { reason });
+    const r = await post(tr, `/api/sign/${p.token}/decline`, { reason });
     setBusy(false);
     if (r.ok) {
       declineRef.current?.close();
@@ -219,8 +225,8 @@ function SignPanel(p: SigningAppProps) {
   if (declined) {
     return (
       <section role="status" className="rounded-lg border-2 border-solid-gray-700 p-4" data-testid="declined">
-        <h2 className="mb-2 text-xl font-bold">差し戻しました</h2>
-        <p>この封筒の署名手続きは終了しました。送り主とほかの当事者にメールでお知らせしました。</p>
+        <h2 className="mb-2 text-xl font-bold">{tr('sign.declined.title')}</h2>
+        <p>{tr('sign.declined.body')}</p>
       </section>
     );
   }
@@ -230,22 +236,20 @@ function SignPanel(p: SigningAppProps) {
       {error ? <Alert>{error}</Alert> : null}
       {!reading ? (
         <section className="rounded-lg border border-solid-gray-300 p-4">
-          <h2 className="mb-2 text-lg font-bold">文書（{p.documents.length}件）</h2>
+          <h2 className="mb-2 text-lg font-bold">{tr('sign.documents', { n: p.documents.length })}</h2>
           <ul className="mb-4 list-disc pl-5">
             {p.documents.map((d) => (
-              <li key={d.id}>
-                {d.fileName}（{d.pageCount}ページ）
-              </li>
+              <li key={d.id}>{tr('sign.docPages', { name: d.fileName, n: d.pageCount })}</li>
             ))}
           </ul>
           <button type="button" className="btn btn-primary w-full justify-center sm:w-auto" onClick={() => setReading(true)}>
-            文書を確認する
+            {tr('sign.review')}
           </button>
         </section>
       ) : (
-        <section aria-label="文書" className="pb-28">
+        <section aria-label={tr('sign.docsRegion')} className="pb-28">
           {p.documents.length > 1 ? (
-            <div role="tablist" aria-label="文書の切り替え" className="mb-3 flex flex-wrap gap-2">
+            <div role="tablist" aria-label={tr('sign.docTabs')} className="mb-3 flex flex-wrap gap-2">
               {p.documents.map((d, i) => (
                 <button
                   key={d.id}
@@ -265,7 +269,7 @@ function SignPanel(p: SigningAppProps) {
             <h2 className="mb-2 text-lg font-bold">{doc?.fileName}</h2>
           )}
           <div id="doc-panel" role={p.documents.length > 1 ? 'tabpanel' : undefined} aria-labelledby={p.documents.length > 1 ? `tab-${tab}` : undefined}>
-            {doc ? <PdfViewer key={doc.id} url={`/api/sign/${p.token}/documents/${doc.id}`} title={doc.fileName} pageCount={doc.pageCount} /> : null}
+            {doc ? <PdfViewer key={doc.id} locale={p.locale} url={`/api/sign/${p.token}/documents/${doc.id}`} title={doc.fileName} pageCount={doc.pageCount} /> : null}
           </div>
         </section>
       )}
@@ -273,34 +277,32 @@ function SignPanel(p: SigningAppProps) {
       <div className="fixed inset-x-0 bottom-0 border-t border-solid-gray-300 bg-white/95 px-4 py-3 shadow">
         <div className="mx-auto flex max-w-3xl items-center justify-between gap-3">
           <button type="button" className="btn btn-secondary" onClick={() => declineRef.current?.showModal()} disabled={busy}>
-            差し戻す
+            {tr('sign.decline')}
           </button>
           <button type="button" className="btn btn-primary min-w-32 justify-center" onClick={() => confirmRef.current?.showModal()} disabled={busy || !reading}>
-            完了
+            {tr('sign.complete')}
           </button>
         </div>
-        {!reading ? <p className="mx-auto mt-1 max-w-3xl text-right text-xs text-solid-gray-700">「文書を確認する」で内容をご確認ください。</p> : null}
+        {!reading ? <p className="mx-auto mt-1 max-w-3xl text-right text-xs text-solid-gray-700">{tr('sign.reviewFirst')}</p> : null}
       </div>
 
       <dialog ref={confirmRef} aria-labelledby="confirm-title" className="m-auto w-[min(92vw,32rem)] rounded-lg p-5 backdrop:bg-black/40">
         <h2 id="confirm-title" className="mb-3 text-xl font-bold">
-          署名手続きを完了しますか
+          {tr('sign.confirm.title')}
         </h2>
-        <p className="mb-2">「署名手続きを完了する」を押すと、あなたが次の文書の内容に合意したものとして記録されます。</p>
+        <p className="mb-2">{tr('sign.confirm.body')}</p>
         <ul className="mb-2 list-disc pl-5 text-sm">
           {p.documents.map((d) => (
             <li key={d.id}>{d.fileName}</li>
           ))}
         </ul>
-        <p className="mb-4 text-sm">
-          すべての当事者の手続きが完了すると、立会サインが立会人として各文書に電子署名とタイムスタンプを付与し、合意締結証明書を作成します。完了後の取り消しはできません。
-        </p>
+        <p className="mb-4 text-sm">{tr('sign.confirm.note')}</p>
         <div className="flex flex-wrap justify-end gap-3">
           <button type="button" className="btn btn-secondary" onClick={() => confirmRef.current?.close()} disabled={busy}>
-            戻る
+            {tr('sign.back')}
           </button>
           <button type="button" className="btn btn-primary" onClick={complete} disabled={busy}>
-            署名手続きを完了する
+            {tr('sign.confirm.submit')}
           </button>
         </div>
       </dialog>
@@ -308,11 +310,11 @@ function SignPanel(p: SigningAppProps) {
       <dialog ref={declineRef} aria-labelledby="decline-title" className="m-auto w-[min(92vw,32rem)] rounded-lg p-5 backdrop:bg-black/40">
         <form onSubmit={decline} noValidate>
           <h2 id="decline-title" className="mb-3 text-xl font-bold">
-            差し戻し
+            {tr('sign.decline.title')}
           </h2>
-          <p className="mb-3 text-sm">差し戻すと、この封筒の署名手続きは終了し、送り主とほかの当事者に理由がメールで通知されます。</p>
+          <p className="mb-3 text-sm">{tr('sign.decline.body')}</p>
           <label htmlFor="reason" className="field-label">
-            差し戻しの理由 <span className="text-sm font-normal">（必須）</span>
+            {tr('sign.decline.reason')} <span className="text-sm font-normal">{tr('sign.required')}</span>
           </label>
           <textarea
             id="reason"
@@ -331,10 +333,10 @@ function SignPanel(p: SigningAppProps) {
           ) : null}
           <div className="mt-4 flex flex-wrap justify-end gap-3">
             <button type="button" className="btn btn-secondary" onClick={() => declineRef.current?.close()} disabled={busy}>
-              戻る
+              {tr('sign.back')}
             </button>
             <button type="submit" className="btn btn-danger" disabled={busy}>
-              差し戻す
+              {tr('sign.decline')}
             </button>
           </div>
         </form>
