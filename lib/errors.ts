@@ -11,6 +11,7 @@ export type AppErrorCode =
   | 'invalid_state'
   | 'pdf_invalid'
   | 'pdf_encrypted'
+  | 'pdf_locked'
   | 'pdf_empty'
   | 'pdf_too_large'
   | 'pdf_duplicate'
@@ -32,6 +33,7 @@ const HTTP_STATUS: Record<AppErrorCode, number> = {
   invalid_state: 409,
   pdf_invalid: 422,
   pdf_encrypted: 422,
+  pdf_locked: 422,
   pdf_empty: 422,
   pdf_too_large: 413,
   pdf_duplicate: 409,

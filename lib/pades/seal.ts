@@ -19,7 +19,7 @@ import {
   PdfStream,
   PdfString,
   decodeStream,
-  inspectPdfSync,
+  openSealable,
   serialize,
 } from '../pdf';
 import { collectRevocationMaterial, getKeyProvider, type KeyProvider, type RevocationMaterial } from '../pki';
@@ -68,9 +68,13 @@ export function pdfDate(d: Date): string {
   return `D:${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`;
 }
 
-function openForSealing(pdf: Uint8Array): PdfDocument {
-  inspectPdfSync(pdf); // throws pdf_empty / pdf_invalid / pdf_encrypted
-  return new PdfDocument(pdf);
+/**
+ * Parses once and refuses what cannot be sealed: pdf_empty / pdf_invalid / pdf_encrypted, and
+ * pdf_locked for a file whose existing signature forbids changes (our signature would break it) —
+ * unless `allowLocked` (archive renewal adds only a DSS and a document timestamp, which a lock permits).
+ */
+function openForSealing(pdf: Uint8Array, allowLocked = false): PdfDocument {
+  return openSealable(pdf, { allowLocked }).doc;
 }
 
 interface SignedRevision {
@@ -335,9 +339,23 @@ async function material(revocation: RevocationFn, chains: Uint8Array[][]): Promi
   return merge(cs, await Promise.all(cs.map((c) => revocation(c))));
 }
 
-/** Seals a PDF to PAdES B-LTA. The result starts with `pdf` byte for byte. */
+/**
+ * Seals a PDF to PAdES B-LTA. The result starts with `pdf` byte for byte. Refuses (pdf_locked) a file
+ * already carrying a signature that forbids changes, e.g. one of our own seals.
+ */
 export async function sealPdf(pdf: Uint8Array, opts: SealOptions): Promise<Uint8Array> {
-  const doc = openForSealing(pdf);
+  return sealDocument(openForSealing(pdf), opts);
+}
+
+/**
+ * Tests only: seals even when an earlier signature forbids it — stands in for another tool that
+ * signs a locked file anyway, so the verifier's handling of that can be tested.
+ */
+export async function sealPdfIgnoringLocks(pdf: Uint8Array, opts: SealOptions): Promise<Uint8Array> {
+  return sealDocument(openForSealing(pdf, true), opts);
+}
+
+async function sealDocument(doc: PdfDocument, opts: SealOptions): Promise<Uint8Array> {
   const provider = opts.keyProvider ?? (defaults.keyProvider ? await defaults.keyProvider() : getKeyProvider());
   const { tsa, revocation } = await resolveDeps(opts);
   const key = await provider.sealingKey();
@@ -376,7 +394,7 @@ export async function addArchiveTimestamp(
   pdf: Uint8Array,
   opts: { tsa?: TsaClient; revocation?: RevocationFn } = {},
 ): Promise<Uint8Array> {
-  const doc = openForSealing(pdf);
+  const doc = openForSealing(pdf, true);
   const { tsa, revocation } = await resolveDeps(opts);
   const sigs = doc.signatureFields().filter((f) => f.value?.get('Contents') instanceof PdfString);
   if (!sigs.length) throw new AppError('invalid_state', 'このPDFには署名またはタイムスタンプがありません。');

@@ -1,5 +1,5 @@
 /** PDF inspection and incremental updates (no Next.js imports). */
-export { inspectPdf, inspectPdfSync, type InspectOptions, type PdfInfo } from './inspect';
+export { findChangeLocks, inspectPdf, inspectPdfSync, openSealable, type ChangeLock, type InspectOptions, type PdfInfo } from './inspect';
 export { PdfDocument, PdfFormatError, decodeStream, type XrefEntry, type XrefSection } from './document';
 export { IncrementalPdf, serialize, serializeName, type WrittenUpdate } from './writer';
 export { PdfDict, PdfName, PdfRaw, PdfRef, PdfStream, PdfString, name, isDict, type PdfObj } from './objects';

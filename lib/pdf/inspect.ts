@@ -6,16 +6,33 @@
  * owner-password-only ("permissions") files. The seal appends an incremental update that must be
  * readable without a password and would otherwise have to be encrypted with the author's keys;
  * we ask the user to remove the protection instead.
+ *
+ * Locked files ('pdf_locked'): a file already signed with a signature that forbids further changes
+ * — the signed field's /Lock with /P 1 or /Action /All, a DocMDP certification with /P 1, or a FieldMDP
+ * reference locking all fields or with /P 1 — would have that signature broken by our seal (a new
+ * signature field + signature is a change those forbid), so it is refused before any envelope is sent.
+ * DocMDP /P 2 or 3 and ordinary approval signatures are accepted. `allowLocked` skips this check for
+ * files that are only stored (paper scans) or only get DSS + document timestamps (archive renewal).
  */
 import { AppError } from '../errors';
-import { PdfDocument } from './document';
-import { PdfDict, PdfName } from './objects';
+import { PdfDocument, type XrefEntry } from './document';
+import { PdfDict, PdfName, PdfObj, PdfRef, PdfString } from './objects';
 
 export interface InspectOptions {
   /** Refuse files larger than this ('pdf_too_large'). */
   maxBytes?: number;
   /** Used in error messages (「file.pdf」は…). */
   fileName?: string;
+  /** Accept files with a signature that forbids changes (default false: refused with 'pdf_locked'). */
+  allowLocked?: boolean;
+}
+
+/** A signature already in the file that forbids the changes sealing makes. */
+export interface ChangeLock {
+  /** Fully qualified name of the signature field. */
+  field: string;
+  /** 'lock': field /Lock or FieldMDP with /P 1; 'docmdp': DocMDP certification /P 1; 'fieldmdp': all fields locked. */
+  kind: 'lock' | 'docmdp' | 'fieldmdp';
 }
 
 export interface PdfInfo {
@@ -31,14 +48,110 @@ export interface PdfInfo {
   xrefSections: number;
   linearized: boolean;
   sizeBytes: number;
+  /** Signatures that forbid further changes (non-empty only with `allowLocked`). */
+  locks: ChangeLock[];
+}
+
+/**
+ * Signed fields whose signature forbids adding a signature after it. Each signature is judged by
+ * its field as it was when signed (a later update cannot lift a lock) and as it is now.
+ */
+export function findChangeLocks(doc: PdfDocument): ChangeLock[] {
+  const out: ChangeLock[] = [];
+  const seen = new Set<string>();
+  const add = (field: string, kind: ChangeLock['kind']) => {
+    const k = `${field}\u0000${kind}`;
+    if (!seen.has(k)) (seen.add(k), out.push({ field, kind }));
+  };
+  const num = (o: PdfObj | undefined) => (typeof o === 'number' ? o : undefined);
+  /** The /Reference transforms of a signature value (DocMDP / FieldMDP). */
+  const references = (field: string, value: PdfDict, view?: Map<number, XrefEntry>) => {
+    const refs = doc.resolve(value.get('Reference'), view);
+    if (!Array.isArray(refs)) return;
+    for (const r of refs) {
+      const sr = doc.dict(r, view);
+      const tm = sr?.nameOf('TransformMethod');
+      const tp = sr ? doc.dict(sr.get('TransformParams'), view) : undefined;
+      if (tm === 'DocMDP' && (num(tp?.get('P')) ?? 2) === 1) add(field, 'docmdp');
+      else if (tm === 'FieldMDP') {
+        if (num(tp?.get('P')) === 1) add(field, 'lock');
+        else if (tp?.nameOf('Action') === 'All') add(field, 'fieldmdp');
+      }
+    }
+  };
+  const lockOf = (field: string, f: PdfDict | undefined, view?: Map<number, XrefEntry>) => {
+    const l = f ? doc.dict(f.get('Lock'), view) : undefined;
+    if (!l) return;
+    if (num(l.get('P')) === 1) add(field, 'lock');
+    else if (l.nameOf('Action') === 'All') add(field, 'fieldmdp');
+  };
+  const signed = (v: PdfDict | undefined): v is PdfDict => !!v && v.get('Contents') instanceof PdfString;
+  let fields: ReturnType<PdfDocument['signatureFields']> = [];
+  try {
+    fields = doc.signatureFields();
+  } catch {
+    fields = [];
+  }
+  for (const f of fields) {
+    if (!signed(f.value)) continue;
+    const tryRead = (fn: () => void) => {
+      try {
+        fn();
+      } catch {
+        /* an unreadable part declares nothing */
+      }
+    };
+    tryRead(() => lockOf(f.name, f.field));
+    tryRead(() => references(f.name, f.value!));
+    // As signed: the objects of the revisions the signature covers.
+    const br = f.value.get('ByteRange');
+    if (Array.isArray(br) && br.length === 4 && br.every((x) => typeof x === 'number')) {
+      tryRead(() => {
+        const view = doc.viewBefore((br[2] as number) + (br[3] as number));
+        lockOf(f.name, f.fieldRef ? doc.dict(f.fieldRef, view) : undefined, view);
+        const v = f.valueRef ? doc.dict(f.valueRef, view) : undefined;
+        if (v) references(f.name, v, view);
+      });
+    }
+  }
+  // A certification signature named in the catalog's /Perms /DocMDP (normally also a field above).
+  try {
+    const perms = doc.dict(doc.catalog().get('Perms'));
+    const v = perms ? doc.dict(perms.get('DocMDP')) : undefined;
+    if (signed(v)) {
+      const name = fields.find((f) => f.value === v)?.name ?? (perms?.get('DocMDP') instanceof PdfRef ? 'DocMDP' : '');
+      references(name || 'DocMDP', v);
+    }
+  } catch {
+    /* unreadable */
+  }
+  return out;
+}
+
+function lockedError(who: string, locks: ChangeLock[]): AppError {
+  const names = [...new Set(locks.map((l) => l.field))].map((n) => `「${n}」`).join('、');
+  const what = locks.some((l) => l.kind === 'docmdp') ? '変更を禁止する証明（作成者）署名' : '以後の変更を禁止する電子署名';
+  return new AppError(
+    'pdf_locked',
+    `${who}${what}（署名欄${names}）が付いているため、封緘できません。封緘するとその署名が無効になります。署名される前のPDFをアップロードしてください。`,
+    { details: { locks } },
+  );
 }
 
 export async function inspectPdf(bytes: Uint8Array, opts: InspectOptions = {}): Promise<PdfInfo> {
   return inspectPdfSync(bytes, opts);
 }
 
-export function inspectPdfSync(bytes: Uint8Array, opts: InspectOptions = {}): PdfInfo {
-  const who = opts.fileName ? `「${opts.fileName}」は` : 'このファイルは';
+const whoOf = (opts: InspectOptions) => (opts.fileName ? `「${opts.fileName}」は` : 'このファイルは');
+const invalidError = (who: string, cause?: unknown) =>
+  new AppError('pdf_invalid', `${who}PDFとして読み取れません。ファイルが壊れているか、PDFではない可能性があります。`, { cause });
+
+/**
+ * The checks sealing needs, on one parse: not empty / too large / broken / encrypted, a catalog and a
+ * first page, and (unless `allowLocked`) no signature that forbids changes. Returns the parsed document.
+ */
+export function openSealable(bytes: Uint8Array, opts: InspectOptions = {}): { doc: PdfDocument; locks: ChangeLock[] } {
+  const who = whoOf(opts);
   if (bytes.length === 0) throw new AppError('pdf_empty', `${who}空のファイル（0バイト）です。内容のあるPDFを選んでください。`);
   if (opts.maxBytes !== undefined && bytes.length > opts.maxBytes) {
     const mb = Math.round((opts.maxBytes / 1024 / 1024) * 10) / 10;
@@ -46,13 +159,11 @@ export function inspectPdfSync(bytes: Uint8Array, opts: InspectOptions = {}): Pd
       details: { maxBytes: opts.maxBytes, size: bytes.length },
     });
   }
-  const invalid = (cause?: unknown) =>
-    new AppError('pdf_invalid', `${who}PDFとして読み取れません。ファイルが壊れているか、PDFではない可能性があります。`, { cause });
   let doc: PdfDocument;
   try {
     doc = new PdfDocument(bytes);
   } catch (e) {
-    throw invalid(e);
+    throw invalidError(who, e);
   }
   if (doc.trailer.has('Encrypt') || doc.sections.some((s) => s.trailer.has('Encrypt'))) {
     throw new AppError(
@@ -63,9 +174,22 @@ export function inspectPdfSync(bytes: Uint8Array, opts: InspectOptions = {}): Pd
   try {
     const cat = doc.catalog();
     if (cat.nameOf('Type') !== undefined && cat.nameOf('Type') !== 'Catalog') throw new Error('root is not a catalog');
+    if (!doc.firstPageRef()) throw new Error('first page is not an indirect object');
+  } catch (e) {
+    throw invalidError(who, e);
+  }
+  const locks = findChangeLocks(doc);
+  if (locks.length && !opts.allowLocked) throw lockedError(who, locks);
+  return { doc, locks };
+}
+
+export function inspectPdfSync(bytes: Uint8Array, opts: InspectOptions = {}): PdfInfo {
+  const who = whoOf(opts);
+  const { doc, locks } = openSealable(bytes, opts);
+  try {
+    const cat = doc.catalog();
     const pageCount = doc.countPages();
     if (pageCount < 1) throw new Error('no pages');
-    if (!doc.firstPageRef()) throw new Error('first page is not an indirect object');
     let version = doc.headerVersion;
     const cv = cat.get('Version');
     if (cv instanceof PdfName && /^\d\.\d$/.test(cv.name) && cv.name > version) version = cv.name;
@@ -91,9 +215,10 @@ export function inspectPdfSync(bytes: Uint8Array, opts: InspectOptions = {}): Pd
       xrefSections: doc.sections.length,
       linearized,
       sizeBytes: bytes.length,
+      locks,
     };
   } catch (e) {
     if (e instanceof AppError) throw e;
-    throw invalid(e);
+    throw invalidError(who, e);
   }
 }

@@ -41,7 +41,8 @@ export async function registerPaperContract(
   }
   const fileName = cleanFileName(scan.fileName);
   const maxBytes = getConfig().maxUploadBytes;
-  const info = await inspectPdf(scan.bytes, { maxBytes, fileName });
+  // A paper scan is only stored, never sealed: a signed file that forbids changes is fine here.
+  const info = await inspectPdf(scan.bytes, { maxBytes, fileName, allowLocked: true });
   const sha256 = sha256Hex(scan.bytes);
   const now = ctx.now ?? new Date();
   const pending = await writeBlobFile(scan.bytes, { contentType: 'application/pdf' });

@@ -22,9 +22,11 @@ import {
   voidEnvelope,
 } from '../../lib/envelopes';
 import { AppError } from '../../lib/errors';
+import { sealPdf } from '../../lib/pades';
 import { hashToken } from '../../lib/security';
 import { readBlob } from '../../lib/storage';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { createTestPki } from '../helpers/pades-test-pki';
 import {
   createDraftEnvelope,
   createOrgWithStaff,
@@ -73,6 +75,12 @@ async function storedFileCount(): Promise<number> {
     return n;
   };
   return walk(path.join(data.dir, 'storage'));
+}
+
+/** A PDF sealed by our own sealPdf (openssl test PKI + `openssl ts` TSA): it carries /Lock P 1. */
+async function lockedPdf(): Promise<Uint8Array> {
+  const pki = createTestPki();
+  return sealPdf(await makePdf(), { reason: '封緘済み', keyProvider: pki.provider(), tsa: pki.tsa, revocation: pki.revocation });
 }
 
 describe('create → send', () => {
@@ -289,6 +297,8 @@ describe('documents', () => {
       { name: '途中まで.pdf', bytes: await makeTruncatedPdf(), code: 'pdf_invalid', message: /「途中まで\.pdf」は/ },
       { name: '暗号化.pdf', bytes: await makeEncryptedPdf(), code: 'pdf_encrypted', message: /「暗号化\.pdf」は.*パスワード/ },
       { name: 'コピー.pdf', bytes: good, code: 'pdf_duplicate', message: /「コピー\.pdf」は.*「本契約書\.pdf」/ },
+      // Already sealed (its /Lock P 1 forbids changes): our seal would break that signature.
+      { name: '封緘済み.pdf', bytes: await lockedPdf(), code: 'pdf_locked', message: /「封緘済み\.pdf」は.*変更を禁止する電子署名/ },
     ];
     for (const c of cases) {
       const e = await expectAppError(addDocument(t.prisma, s.actor, env.id, { fileName: c.name, bytes: c.bytes }, testCtx), c.code);

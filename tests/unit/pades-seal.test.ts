@@ -47,7 +47,8 @@ describe('sealPdf → B-LTA on every kind of PDF', () => {
     expect(ind.signatures).toBe(1);
     expect(ind.docTimestamps).toBe(1);
 
-    const info = await inspectPdf(out);
+    const info = await inspectPdf(out, { allowLocked: true });
+    expect(info.locks).toEqual([{ field: 'TachiaiSeal1', kind: 'lock' }]);
     expect(info.signatureCount).toBe(2);
     expect(info.docTimestampCount).toBe(1);
     expect(info.pageCount).toBe((await inspectPdf(input)).pageCount);
@@ -113,6 +114,33 @@ describe('sealPdf → B-LTA on every kind of PDF', () => {
     const err = await sealPdf(corpusFile('chromium'), { reason: 'x', keyProvider: pki.provider(), tsa: lying, revocation: pki.revocation }).catch((e) => e);
     expect(err.code).toBe('tsa_unavailable');
     expect(err.message).toContain('タイムスタンプ');
+  });
+
+  it('refuses a file our seal already locked (/Lock P 1): inspectPdf at upload and sealPdf', async () => {
+    const sealed = await seal(corpusFile('chromium'));
+    const up = await inspectPdf(sealed, { fileName: '封緘済み.pdf' }).catch((e) => e);
+    expect(up.code).toBe('pdf_locked');
+    expect(up.message).toContain('「封緘済み.pdf」');
+    expect(up.message).toContain('「TachiaiSeal1」');
+    expect(up.message).toContain('変更を禁止');
+    const again = await seal(sealed).catch((e) => e);
+    expect(again.code).toBe('pdf_locked');
+    // Only DSS + document timestamps may follow a seal: archive renewal still works.
+    const renewed = await addArchiveTimestamp(sealed, { tsa: pki.tsa, revocation: pki.revocation });
+    expect((await verifyPdf(renewed, { trustAnchors: [pki.rootDer] })).valid).toBe(true);
+  });
+
+  it('accepts a file signed without a lock (an ordinary approval signature) at upload', async () => {
+    const signed = await sealPdf(corpusFile('objstm'), {
+      lockDocument: false,
+      reason: '他者による署名',
+      keyProvider: { kind: 'pkcs12', sealingKey: async () => pki.otherKey, trustAnchors: async () => [pki.otherRootDer] },
+      tsa: pki.tsa,
+      revocation: pki.revocation,
+    });
+    const info = await inspectPdf(signed, { fileName: '他社署名済み.pdf' });
+    expect(info.signatureCount).toBe(2);
+    expect(info.locks).toEqual([]);
   });
 
   it.each(Object.keys(INVALID_CORPUS) as InvalidName[])('refuses %s', async (name) => {

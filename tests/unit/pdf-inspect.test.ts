@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../lib/errors';
-import { IncrementalPdf, PdfDocument, PdfName, PdfString, inspectPdf, PdfDict } from '../../lib/pdf';
+import { IncrementalPdf, PdfDocument, PdfName, PdfRaw, PdfString, inspectPdf, PdfDict, serialize, type PdfObj } from '../../lib/pdf';
 import { INVALID_CORPUS, VALID_CORPUS, corpusFile, type InvalidName } from '../helpers/pdf-corpus';
 
 describe('inspectPdf', () => {
@@ -40,6 +40,102 @@ describe('inspectPdf', () => {
   it('refuses files over maxBytes', async () => {
     const err = await inspectPdf(corpusFile('chromium'), { maxBytes: 1000 }).catch((e) => e);
     expect(err.code).toBe('pdf_too_large');
+  });
+});
+
+/**
+ * Appends a filled signature field (the CMS bytes are irrelevant to inspection) whose value has
+ * `reference` transforms and whose field has `lock`; its /ByteRange ends where that update ends.
+ * `perms`: the catalog names it as the DocMDP certification signature.
+ */
+function withSignature(src: Uint8Array, o: { lock?: PdfDict; reference?: PdfObj[]; perms?: boolean; name?: string } = {}): Uint8Array {
+  const build = (end: number) => {
+    const w = new IncrementalPdf(new PdfDocument(src));
+    const sig = w.allocate();
+    const field = w.allocate();
+    const ref = o.reference ? ` /Reference ${serialize(o.reference)}` : '';
+    const value = new PdfRaw(
+      `<</Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /ByteRange [0 10 20 ${String(Math.max(0, end - 20)).padStart(10, '0')}] /Contents <3082>${ref}>>`,
+    );
+    const f = new PdfDict([
+      ['FT', new PdfName('Sig')],
+      ['T', PdfString.fromText(o.name ?? 'Signature1')],
+      ['V', sig],
+      ['Rect', [0, 0, 0, 0]],
+    ]);
+    if (o.lock) f.set('Lock', o.lock);
+    const cat = w.dict(w.rootRef)!.clone().set('AcroForm', new PdfDict([['Fields', [field]], ['SigFlags', 3]]));
+    if (o.perms) cat.set('Perms', new PdfDict([['DocMDP', sig]]));
+    w.append([
+      [sig, value],
+      [field, f],
+      [w.rootRef, cat],
+    ]);
+    return { bytes: w.toBytes(), field };
+  };
+  return build(build(0).bytes.length).bytes;
+}
+
+const n = (x: string) => new PdfName(x);
+const transform = (method: string, params: Array<[string, PdfObj]>) =>
+  new PdfDict([
+    ['Type', n('SigRef')],
+    ['TransformMethod', n(method)],
+    ['TransformParams', new PdfDict([['Type', n('TransformParams')], ...params, ['V', n('1.2')]])],
+  ]);
+
+describe('inspectPdf: files whose signature forbids changes (our seal would break it)', () => {
+  const refuse = async (bytes: Uint8Array, field = 'Signature1') => {
+    const err = await inspectPdf(bytes, { fileName: '署名済み.pdf' }).catch((e) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect(err.code).toBe('pdf_locked');
+    expect(err.httpStatus).toBe(422);
+    expect(err.message).toContain('「署名済み.pdf」');
+    expect(err.message).toContain(`「${field}」`);
+    return err as AppError;
+  };
+
+  it('refuses a signed field with /Lock /P 1', async () => {
+    await refuse(withSignature(corpusFile('chromium'), { lock: new PdfDict([['Type', n('SigFieldLock')], ['Action', n('All')], ['P', 1]]) }));
+  });
+
+  it('refuses a DocMDP /P 1 certification signature', async () => {
+    const e = await refuse(withSignature(corpusFile('objstm'), { reference: [transform('DocMDP', [['P', 1]])], perms: true, name: '作成者署名' }), '作成者署名');
+    expect(e.message).toContain('証明');
+  });
+
+  it('refuses a FieldMDP reference locking all fields', async () => {
+    await refuse(withSignature(corpusFile('chromium'), { reference: [transform('FieldMDP', [['Action', n('All')]])] }));
+  });
+
+  it('still refuses when a later update removed the lock from the field', async () => {
+    const locked = withSignature(corpusFile('chromium'), { lock: new PdfDict([['Action', n('Include')], ['Fields', []], ['P', 1]]) });
+    const doc = new PdfDocument(locked);
+    const f = doc.signatureFields()[0];
+    const w = new IncrementalPdf(doc);
+    w.append([[f.fieldRef!, f.field.clone().set('Lock', null)]]);
+    const out = w.toBytes();
+    expect(new PdfDocument(out).signatureFields()[0].field.get('Lock')).toBeNull();
+    await refuse(out);
+  });
+
+  it('accepts DocMDP /P 2 and /P 3, FieldMDP on named fields, and signatures without a lock', async () => {
+    const ok = [
+      withSignature(corpusFile('chromium'), { reference: [transform('DocMDP', [['P', 2]])], perms: true }),
+      withSignature(corpusFile('chromium'), { reference: [transform('DocMDP', [['P', 3]])], perms: true }),
+      withSignature(corpusFile('chromium'), { reference: [transform('FieldMDP', [['Action', n('Include')], ['Fields', []]])] }),
+      withSignature(corpusFile('objstm')),
+    ];
+    for (const b of ok) {
+      const info = await inspectPdf(b);
+      expect(info.signatureCount).toBe(1);
+      expect(info.locks).toEqual([]);
+    }
+  });
+
+  it('reports the lock instead of refusing with allowLocked (paper scans are only stored)', async () => {
+    const info = await inspectPdf(withSignature(corpusFile('chromium'), { lock: new PdfDict([['P', 1]]) }), { allowLocked: true });
+    expect(info.locks).toEqual([{ field: 'Signature1', kind: 'lock' }]);
   });
 });
 
