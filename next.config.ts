@@ -41,6 +41,12 @@ const nextConfig: NextConfig = {
           { key: 'X-Frame-Options', value: 'SAMEORIGIN' },
         ],
       },
+      {
+        // Pages (not the file/JSON routes under /api: a CSP with object-src 'none' on a PDF response
+        // stops Chromium's built-in PDF viewer). Scripts stay as Next.js emits them (inline bootstrap).
+        source: '/((?!api/).*)',
+        headers: [{ key: 'Content-Security-Policy', value: "frame-ancestors 'self'; object-src 'none'; base-uri 'self'" }],
+      },
     ];
   },
 };

@@ -19,6 +19,7 @@ export type AppErrorCode =
   | 'link_invalid'
   | 'locked'
   | 'rate_limited'
+  | 'payload_too_large'
   | 'tsa_unavailable'
   | 'smtp_unavailable'
   | 'seal_failed'
@@ -41,6 +42,7 @@ const HTTP_STATUS: Record<AppErrorCode, number> = {
   link_invalid: 404,
   locked: 423,
   rate_limited: 429,
+  payload_too_large: 413,
   tsa_unavailable: 503,
   smtp_unavailable: 503,
   seal_failed: 500,

@@ -112,8 +112,11 @@ async function main() {
   await app.prepare();
   const handle = app.getRequestHandler();
   const hops = Number(process.env.TRUSTED_PROXY_HOPS ?? '0') || 0;
+  // HSTS when the public URL is https (TLS ends at a proxy in front of us; plain http has no HSTS).
+  const hsts = cfg.APP_URL.startsWith('https:');
   const server = http.createServer((req, res) => {
     req.headers['x-tachiai-client-ip'] = clientIp(req, hops);
+    if (hsts) res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
     handle(req, res).catch((e: unknown) => {
       console.error('[tachiai] request failed', e instanceof Error ? e.message : e);
       if (!res.headersSent) res.statusCode = 500;

@@ -4,6 +4,7 @@ import { NextResponse } from 'next/server';
 import type { RequestContext } from '@/lib/audit';
 import { getSessionActor, SESSION_COOKIE, type StaffActor } from '@/lib/auth';
 import { AppError, isAppError } from '@/lib/errors';
+import { readBodyLimited } from '@/lib/tsa';
 import { clientIpFrom, getDb } from './server';
 
 export function contextOf(req: Request): RequestContext {
@@ -23,4 +24,20 @@ export function errorResponse(e: unknown): NextResponse {
   if (isAppError(e)) return NextResponse.json(e.toJSON(), { status: e.httpStatus });
   console.error('[api] unexpected error', e instanceof Error ? e.message : e);
   return NextResponse.json({ error: { code: 'internal', message: 'エラーが発生しました。時間をおいて再度お試しください。' } }, { status: 500 });
+}
+
+/**
+ * The request body, refusing it at `limit` bytes while it streams in (a chunked upload has no
+ * Content-Length to check first). Throws `tooLarge()` over the limit.
+ */
+export async function readBodyWithin(req: Request, limit: number, tooLarge: () => AppError): Promise<Uint8Array> {
+  const body = await readBodyLimited(req, limit);
+  if (!body) throw tooLarge();
+  return body;
+}
+
+/** multipart/form-data (or urlencoded) parsed from a body read within `limit` bytes. */
+export async function formDataWithin(req: Request, limit: number, tooLarge: () => AppError): Promise<FormData> {
+  const body = await readBodyWithin(req, limit, tooLarge);
+  return new Response(new Blob([body as Uint8Array<ArrayBuffer>]), { headers: { 'content-type': req.headers.get('content-type') ?? '' } }).formData();
 }

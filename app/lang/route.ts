@@ -1,12 +1,20 @@
 import { NextResponse } from 'next/server';
 import { LOCALE_COOKIE, parseLocale } from '@/lib/i18n';
 import { getConfig } from '@/lib/config';
+import { formDataWithin } from '../_lib/api';
 import { sameOrigin } from '../_lib/server';
+import { AppError, isAppError } from '@/lib/errors';
 
 /** POST /lang (lang=ja|en): remember the UI language in a cookie and go back. */
 export async function POST(req: Request) {
   if (!sameOrigin(req)) return new NextResponse('Forbidden', { status: 403 });
-  const form = await req.formData();
+  let form: FormData;
+  try {
+    // A one-field form: read within 4 KiB as it streams in.
+    form = await formDataWithin(req, 4096, () => new AppError('payload_too_large', '送信された内容が大きすぎます。'));
+  } catch (e) {
+    return new NextResponse(isAppError(e) ? e.message : 'Bad Request', { status: isAppError(e) ? e.httpStatus : 400 });
+  }
   const lang = parseLocale(String(form.get('lang') ?? 'ja'));
   const back = req.headers.get('referer');
   let target = '/';

@@ -3,7 +3,8 @@ import { NextResponse } from 'next/server';
 import { cookies } from 'next/headers';
 import { clientIpFrom, sameOrigin } from '@/app/_lib/server';
 import { getConfig } from '@/lib/config';
-import { isAppError } from '@/lib/errors';
+import { AppError, isAppError } from '@/lib/errors';
+import { readBodyLimited } from '@/lib/tsa';
 import { SIGNER_SESSION_COOKIE, SIGNER_SESSION_MINUTES } from '@/lib/envelopes';
 
 export function requestContext(req: Request) {
@@ -37,9 +38,15 @@ export function forbiddenOrigin(): NextResponse {
 
 export { sameOrigin };
 
+/** Largest JSON body of the signer's routes (an access code, an OTP, a decline reason). */
+const MAX_JSON_BYTES = 64 * 1024;
+
 export async function readJson(req: Request): Promise<Record<string, unknown>> {
+  // Read within the limit as it streams in (a chunked body has no Content-Length to check first).
+  const raw = await readBodyLimited(req, MAX_JSON_BYTES);
+  if (!raw) throw new AppError('payload_too_large', '送信された内容が大きすぎます。');
   try {
-    const body: unknown = await req.json();
+    const body: unknown = JSON.parse(Buffer.from(raw).toString('utf8'));
     return body && typeof body === 'object' ? (body as Record<string, unknown>) : {};
   } catch {
     return {};

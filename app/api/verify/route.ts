@@ -6,9 +6,9 @@
 import { NextResponse } from 'next/server';
 import { z } from 'zod';
 import { getConfig } from '@/lib/config';
-import { AppError } from '@/lib/errors';
+import { AppError, isAppError } from '@/lib/errors';
 import { verifyPdf } from '@/lib/pades';
-import { errorResponse } from '../../_lib/api';
+import { errorResponse, formDataWithin, readBodyWithin } from '../../_lib/api';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
@@ -23,7 +23,9 @@ async function readPdf(req: Request): Promise<Uint8Array> {
   const type = req.headers.get('content-type') ?? '';
   let bytes: Uint8Array;
   if (type.startsWith('multipart/form-data')) {
-    const form = await req.formData().catch(() => {
+    // The body is read within the limit (plus room for the form's headers) as it streams in.
+    const form = await formDataWithin(req, max + 64 * 1024, tooLarge).catch((e: unknown) => {
+      if (isAppError(e)) throw e;
       throw new AppError('validation', 'アップロードされたデータを読み取れません。');
     });
     const parsed = fileField.safeParse(form.get('file'));
@@ -31,7 +33,7 @@ async function readPdf(req: Request): Promise<Uint8Array> {
     if (parsed.data.size > max) throw tooLarge();
     bytes = new Uint8Array(await parsed.data.arrayBuffer());
   } else if (type.startsWith('application/pdf') || type.startsWith('application/octet-stream')) {
-    bytes = new Uint8Array(await req.arrayBuffer());
+    bytes = await readBodyWithin(req, max, tooLarge);
   } else {
     throw new AppError('validation', 'PDFファイルを multipart/form-data（file）または application/pdf で送信してください。');
   }

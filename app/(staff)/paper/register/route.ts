@@ -3,7 +3,7 @@
  * JSON for fetch (Accept: application/json), otherwise a 303 redirect (works without JavaScript).
  */
 import { NextResponse } from 'next/server';
-import { contextOf, errorResponse, staffFromRequest } from '@/app/_lib/api';
+import { contextOf, errorResponse, formDataWithin, staffFromRequest } from '@/app/_lib/api';
 import { getDb, sameOrigin } from '@/app/_lib/server';
 import { getConfig } from '@/lib/config';
 import { AppError, isAppError } from '@/lib/errors';
@@ -23,11 +23,9 @@ export async function POST(req: Request) {
   try {
     if (!sameOrigin(req)) throw new AppError('forbidden', '不正な送信元からのリクエストです。画面を開き直してください。');
     const actor = await staffFromRequest(req);
-    const declared = Number(req.headers.get('content-length') ?? '0');
-    if (declared > getConfig().maxUploadBytes + 1024 * 1024) {
-      throw new AppError('pdf_too_large', `ファイルが大きすぎます（上限 ${getConfig().MAX_UPLOAD_MB} MB）。`);
-    }
-    const form = await req.formData();
+    // The scan plus the form fields, refused at the limit while the body streams in (not only by Content-Length).
+    const tooLarge = () => new AppError('pdf_too_large', `ファイルが大きすぎます（上限 ${getConfig().MAX_UPLOAD_MB} MB）。`);
+    const form = await formDataWithin(req, getConfig().maxUploadBytes + 1024 * 1024, tooLarge);
     const input: Record<string, string> = {};
     for (const k of FIELDS) {
       const v = form.get(k);

@@ -1,0 +1,109 @@
+/**
+ * Security over HTTP against the real app (npm start): response headers (CSP, HSTS on https), and
+ * request bodies limited while they stream in — an upload without Content-Length (chunked) that keeps
+ * going past the limit is refused at the limit instead of being read to its end.
+ */
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { login as libLogin } from '../../lib/auth';
+import { startAppServer, type AppServer } from '../helpers/app-server';
+
+let app: AppServer;
+
+beforeAll(async () => {
+  // https public URL (behind a TLS proxy in production): HSTS expected. 1 MB upload limit.
+  app = await startAppServer({ env: { APP_URL: 'https://sign.tachiai.example', MAX_UPLOAD_MB: '1' } });
+});
+
+afterAll(async () => {
+  await app?.stop();
+});
+
+/**
+ * POST a chunked body: `prefix`, then `filler` bytes, and then the body stays open (never ends).
+ * Resolves with the response if the server answers while the upload is still open; rejects if the
+ * server waits for the end of the body.
+ */
+function postThatNeverEnds(path: string, headers: Record<string, string>, prefix: Buffer, filler: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${app.baseUrl}${path}`, { method: 'POST', headers: { ...headers, 'Transfer-Encoding': 'chunked' } });
+    let settled = false;
+    const timer = setTimeout(() => {
+      settled = true;
+      req.destroy();
+      reject(new Error(`${path}: no response while the body was still open (the whole upload is read before the limit applies)`));
+    }, 30_000);
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        req.destroy();
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+    });
+    req.on('error', (e) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(e);
+    });
+    req.write(prefix);
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    for (let sent = 0; sent < filler; sent += chunk.length) req.write(chunk);
+  });
+}
+
+describe('security (e2e)', () => {
+  it('sends CSP (frame-ancestors, object-src none), nosniff, same-origin referrer and HSTS on https', async () => {
+    for (const p of ['/login', '/verify']) {
+      const r = await fetch(app.baseUrl + p, { redirect: 'manual' });
+      const csp = r.headers.get('content-security-policy') ?? '';
+      expect(csp, p).toContain("frame-ancestors 'self'");
+      expect(csp, p).toContain("object-src 'none'");
+      expect(csp, p).toContain("base-uri 'self'");
+      expect(r.headers.get('x-content-type-options'), p).toBe('nosniff');
+      expect(r.headers.get('referrer-policy'), p).toBe('same-origin');
+      expect(r.headers.get('strict-transport-security') ?? '', p).toMatch(/max-age=\d{7,}/);
+    }
+  });
+
+  it('refuses oversized uploads while they stream (no Content-Length): /api/verify, /paper/register, signer JSON, /lang', async () => {
+    const boundary = '----tachiai-e2e-boundary';
+    const multipartHead = (extra = '') =>
+      Buffer.from(
+        `${extra}--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\n`,
+      );
+    const twoMb = 2 * 1024 * 1024;
+
+    const raw = await postThatNeverEnds('/api/verify', { 'Content-Type': 'application/pdf', Origin: app.baseUrl }, Buffer.from('%PDF-1.7\n'), twoMb);
+    expect(raw.status).toBe(413);
+    const multi = await postThatNeverEnds('/api/verify', { 'Content-Type': `multipart/form-data; boundary=${boundary}`, Origin: app.baseUrl }, multipartHead(), twoMb);
+    expect(multi.status).toBe(413);
+
+    const { token } = await libLogin(app.db, { email: app.admin.email, password: app.admin.password }, { ip: '127.0.0.1' });
+    const fields = `--${boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\n大きな書面\r\n`;
+    const paper = await postThatNeverEnds(
+      '/paper/register',
+      { 'Content-Type': `multipart/form-data; boundary=${boundary}`, Origin: app.baseUrl, Cookie: `ts_session=${token}`, Accept: 'application/json' },
+      multipartHead(fields),
+      twoMb,
+    );
+    expect(paper.status).toBe(413);
+    expect(JSON.parse(paper.body).error.code).toBe('pdf_too_large');
+
+    const json = await postThatNeverEnds(
+      `/api/sign/${'A'.repeat(43)}/decline`,
+      { 'Content-Type': 'application/json', Origin: app.baseUrl },
+      Buffer.from('{"reason":"'),
+      twoMb,
+    );
+    expect(json.status).toBe(413);
+
+    const lang = await postThatNeverEnds('/lang', { 'Content-Type': 'application/x-www-form-urlencoded', Origin: app.baseUrl }, Buffer.from('lang=en&x='), twoMb);
+    expect(lang.status).toBe(413);
+  });
+});
