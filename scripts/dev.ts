@@ -78,8 +78,10 @@ async function main() {
     const catcher = await startMailCatcher({ port: cfg.MAIL_CATCHER_PORT, dir });
     stops.push({ name: 'mail catcher', stop: () => catcher.stop() });
     process.env.SMTP_URL = catcher.url;
-    process.env.DEV_MAILBOX ??= 'true';
-    log(`mail catcher on ${catcher.url}; inbox: ${process.env.APP_URL}/dev/mail`);
+    // The inbox shows every signing link and code without signing in: development only, unless asked for.
+    if (!prod) process.env.DEV_MAILBOX ??= 'true';
+    const inbox = process.env.DEV_MAILBOX === 'true' || process.env.DEV_MAILBOX === '1';
+    log(`mail catcher on ${catcher.url}; ${inbox ? `inbox: ${process.env.APP_URL}/dev/mail` : 'inbox /dev/mail off in production (DEV_MAILBOX=true to show it; set SMTP_URL for real mail)'}`);
   } else {
     log('using SMTP_URL');
   }

@@ -6,13 +6,18 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { login as libLogin } from '../../lib/auth';
+import { freePort } from '../../lib/devserver';
 import { startAppServer, type AppServer } from '../helpers/app-server';
 
 let app: AppServer;
 
 beforeAll(async () => {
-  // https public URL (behind a TLS proxy in production): HSTS expected. 1 MB upload limit.
-  app = await startAppServer({ env: { APP_URL: 'https://sign.tachiai.example', MAX_UPLOAD_MB: '1' } });
+  // https public URL (behind a TLS proxy in production): HSTS expected. 1 MB upload limit. No SMTP_URL
+  // and no DEV_MAILBOX: `npm start` falls back to the local mail catcher, whose inbox must stay closed.
+  const unset = undefined as unknown as string; // spawn() leaves undefined variables out
+  app = await startAppServer({
+    env: { APP_URL: 'https://sign.tachiai.example', MAX_UPLOAD_MB: '1', SMTP_URL: unset, DEV_MAILBOX: unset, MAIL_CATCHER_PORT: String(await freePort()) },
+  });
 });
 
 afterAll(async () => {
@@ -68,6 +73,13 @@ describe('security (e2e)', () => {
       expect(r.headers.get('x-content-type-options'), p).toBe('nosniff');
       expect(r.headers.get('referrer-policy'), p).toBe('same-origin');
       expect(r.headers.get('strict-transport-security') ?? '', p).toMatch(/max-age=\d{7,}/);
+    }
+  });
+
+  it('does not open the mail catcher inbox (/dev/mail: every signing link) in production unless DEV_MAILBOX=true', async () => {
+    expect(app.output()).toContain('mail catcher on');
+    for (const p of ['/dev/mail', '/dev/mail/00000000000000-00000000']) {
+      expect((await fetch(app.baseUrl + p, { redirect: 'manual' })).status, p).toBe(404);
     }
   });
 
