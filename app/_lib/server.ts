@@ -38,6 +38,12 @@ export async function getTranslator() {
   return translator(await getLocale());
 }
 
+/** Whether the organisation shows 和暦 beside 西暦 (organizations.show_wareki). */
+export const getShowWareki = cache(async (organizationId: string): Promise<boolean> => {
+  const org = await getDb().organization.findUnique({ where: { id: organizationId }, select: { showWareki: true } });
+  return org?.showWareki ?? false;
+});
+
 /** The signed-in staff member, or null (no redirect). */
 export const getStaff = cache(async (): Promise<StaffActor | null> => {
   const token = (await cookies()).get(SESSION_COOKIE)?.value;

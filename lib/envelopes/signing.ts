@@ -219,6 +219,8 @@ export interface SigningView {
     expiresAt: Date | null;
   };
   sender: { organization: string; name: string | null; title: string | null };
+  /** The organisation shows 和暦 beside 西暦 (organizations.show_wareki). */
+  showWareki: boolean;
   me: { id: string; name: string; email: string; company: string | null; completedAt: Date | null; order: number };
   parties: Array<{ name: string; company: string | null; partyType: string; order: number; status: 'completed' | 'waiting' | 'declined'; isMe: boolean }>;
   /** Only when authenticated. */
@@ -289,6 +291,7 @@ async function buildView(db: Db | Tx, access: SigningAccess, auth: AuthState): P
       expiresAt: envelope.expiresAt,
     },
     sender: { organization: envelope.organization.name, name: envelope.createdBy?.name ?? null, title: envelope.createdBy?.title ?? null },
+    showWareki: envelope.organization.showWareki,
     me: { id: me.id, name: me.name, email: me.email, company: me.company, completedAt: me.completedAt, order: me.order },
     parties: recipients.map((p) => ({
       name: p.name,

@@ -59,6 +59,20 @@ export function formatDateTime(d: Date | null | undefined, locale: Locale = 'ja'
   }).format(d);
 }
 
+/**
+ * An instant with its 和暦 date beside it when the organisation shows 和暦 (organizations.show_wareki):
+ * 2026/11/27 08:30:00（令和8年11月27日）. The 和暦 date is the calendar day in Asia/Tokyo.
+ */
+export function formatDateTimeWithWareki(d: Date | null | undefined, showWareki: boolean, locale: Locale = 'ja'): string {
+  if (!d) return '';
+  const s = formatDateTime(d, locale);
+  if (!showWareki) return s;
+  const w = new Intl.DateTimeFormat('ja-JP-u-ca-japanese', { timeZone: TZ, era: 'long', year: 'numeric', month: 'long', day: 'numeric' })
+    .format(d)
+    .replace(/(\D)1年/, '$1元年');
+  return locale === 'en' ? `${s} (${w})` : `${s}（${w}）`;
+}
+
 /** 12,345,000円 */
 export function formatYen(amount: bigint | number | null | undefined, locale: Locale = 'ja'): string {
   if (amount === null || amount === undefined) return '';

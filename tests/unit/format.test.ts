@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDate, formatDateTime, formatWareki, formatYen, todayInTokyo } from '../../lib/format';
+import { formatDate, formatDateTime, formatDateTimeWithWareki, formatWareki, formatYen, todayInTokyo } from '../../lib/format';
 
 describe('format', () => {
   it('shows amounts in 円 with separators', () => {
@@ -16,5 +16,12 @@ describe('format', () => {
   it('shows instants in Asia/Tokyo', () => {
     expect(formatDateTime(new Date('2026-11-26T23:30:00Z'))).toBe('2026/11/27 08:30:00');
     expect(todayInTokyo(new Date('2026-11-26T15:30:00Z'))).toBe('2026-11-27');
+  });
+  it('shows an instant with its 和暦 date (Tokyo calendar day) when the organisation shows 和暦', () => {
+    const d = new Date('2019-04-30T15:30:00Z'); // 2019-05-01 00:30 in Tokyo: the first day of 令和
+    expect(formatDateTimeWithWareki(d, true)).toBe('2019/05/01 00:30:00（令和元年5月1日）');
+    expect(formatDateTimeWithWareki(d, false)).toBe('2019/05/01 00:30:00');
+    expect(formatDateTimeWithWareki(new Date('2027-01-15T03:00:00Z'), true, 'en')).toBe('2027-01-15, 12:00:00 (令和9年1月15日)');
+    expect(formatDateTimeWithWareki(null, true)).toBe('');
   });
 });

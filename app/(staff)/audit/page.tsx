@@ -1,7 +1,7 @@
 import Link from 'next/link';
-import { formatDateTime } from '@/lib/format';
+import { formatDateTimeWithWareki } from '@/lib/format';
 import { listAuditEvents } from '@/lib/records';
-import { getDb, getLocale, requireAdmin } from '../../_lib/server';
+import { getDb, getLocale, getShowWareki, requireAdmin } from '../../_lib/server';
 
 export const metadata = { title: '操作ログ' };
 
@@ -35,6 +35,7 @@ function detailsText(d: unknown): string {
 /** 操作ログ (admins only): every recorded action of the organisation, newest first, 50 per page. */
 export default async function AuditPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const actor = await requireAdmin();
+  const wareki = await getShowWareki(actor.organizationId);
   const locale = await getLocale();
   const sp = await searchParams;
   const before = typeof sp.before === 'string' ? sp.before : null;
@@ -89,7 +90,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
               {events.map((e) => (
                 <tr key={e.id.toString()}>
                   <td className="font-mono text-xs">{e.id.toString()}</td>
-                  <td className="whitespace-nowrap">{formatDateTime(e.createdAt, locale)}</td>
+                  <td className="whitespace-nowrap">{formatDateTimeWithWareki(e.createdAt, wareki, locale)}</td>
                   <td>{ACTIONS[e.action] ?? e.action}</td>
                   <td>{e.actorLabel ?? e.actorType}</td>
                   <td className="font-mono text-xs">{e.envelopeId && e.envelopeDocumentNumber ? <Link href={`/envelopes/${e.envelopeId}`}>{e.envelopeDocumentNumber}</Link> : ''}</td>

@@ -1,9 +1,9 @@
 import Link from 'next/link';
 import { listEnvelopes } from '@/lib/envelopes';
-import { formatDateTime } from '@/lib/format';
+import { formatDateTimeWithWareki } from '@/lib/format';
 import type { MessageKey } from '@/lib/i18n';
 import { EnvelopeStatusBadge, PartyStatus } from '../../_components/StatusBadge';
-import { getDb, getLocale, getTranslator, requireStaff } from '../../_lib/server';
+import { getDb, getLocale, getShowWareki, getTranslator, requireStaff } from '../../_lib/server';
 
 export const metadata = { title: '封筒一覧' };
 
@@ -17,6 +17,7 @@ export default async function EnvelopesPage({ searchParams }: { searchParams: Pr
   const status = typeof sp.status === 'string' ? sp.status : undefined;
   const cursor = typeof sp.cursor === 'string' ? sp.cursor : undefined;
   const { items, nextCursor } = await listEnvelopes(getDb(), actor, { status, cursor, limit: 50 });
+  const wareki = await getShowWareki(actor.organizationId);
   const qs = (c: string | null) => {
     const p = new URLSearchParams();
     if (status) p.set('status', status);
@@ -83,7 +84,7 @@ export default async function EnvelopesPage({ searchParams }: { searchParams: Pr
                   </ul>
                 </td>
                 <td className="font-mono text-xs">{e.documentNumber}</td>
-                <td className="whitespace-nowrap">{formatDateTime(e.updatedAt, locale)}</td>
+                <td className="whitespace-nowrap">{formatDateTimeWithWareki(e.updatedAt, wareki, locale)}</td>
               </tr>
             ))}
           </tbody>

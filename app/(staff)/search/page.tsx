@@ -1,6 +1,6 @@
 import Link from 'next/link';
 import { isAppError } from '@/lib/errors';
-import { formatDateTime, formatDateWithWareki, formatYen } from '@/lib/format';
+import { formatDateTimeWithWareki, formatDateWithWareki, formatYen } from '@/lib/format';
 import {
   EMPTY_FIELD_LABELS,
   EMPTY_FIELDS,
@@ -259,7 +259,7 @@ export default async function SearchPage({ searchParams }: { searchParams: Promi
                         <EnvelopeStatusBadge status={r.status} tr={tr} />
                       </td>
                       <td>{r.isPaper ? '書面' : '電子'}</td>
-                      <td className="whitespace-nowrap">{formatDateTime(r.completedAt, locale)}</td>
+                      <td className="whitespace-nowrap">{formatDateTimeWithWareki(r.completedAt, wareki, locale)}</td>
                     </tr>
                   ))}
                 </tbody>

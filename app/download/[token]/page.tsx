@@ -5,11 +5,14 @@ import { getLocale, getRequestContext, getTranslator } from '@/app/_lib/server';
 import { getConfig } from '@/lib/config';
 import { getPrisma } from '@/lib/db';
 import { openDownloadPage } from '@/lib/envelopes';
-import { formatDateTime } from '@/lib/format';
+import { formatDateTimeWithWareki } from '@/lib/format';
 
 export async function generateMetadata(): Promise<Metadata> {
   const tr = await getTranslator();
-  return { title: tr('download.title'), referrer: 'no-referrer' };
+  // same-origin, not no-referrer: the token never leaves this origin either way, but with no-referrer a
+  // form POST (the 「English」 switch → /lang) carries `Origin: null`, is refused as cross-site, and
+  // could not return to this page.
+  return { title: tr('download.title'), referrer: 'same-origin' };
 }
 export const dynamic = 'force-dynamic';
 
@@ -38,6 +41,7 @@ export default async function DownloadPage({ params }: { params: Promise<{ token
   }
   const { envelope, files, link } = r.access;
   const base = `/api/download/${token}`;
+  const wareki = envelope.organization.showWareki;
   return (
     <PublicShell organizationName={envelope.organization.name}>
       <section aria-labelledby="dl-title">
@@ -51,9 +55,9 @@ export default async function DownloadPage({ params }: { params: Promise<{ token
           <dt className="text-solid-gray-700">{tr('download.sender')}</dt>
           <dd>{envelope.organization.name}</dd>
           <dt className="text-solid-gray-700">{tr('download.completedAt')}</dt>
-          <dd>{formatDateTime(envelope.completedAt, locale)}</dd>
+          <dd>{formatDateTimeWithWareki(envelope.completedAt, wareki, locale)}</dd>
           <dt className="text-solid-gray-700">{tr('download.expiresAt')}</dt>
-          <dd data-testid="expires-at">{tr('download.until', { at: formatDateTime(link.expiresAt, locale) })}</dd>
+          <dd data-testid="expires-at">{tr('download.until', { at: formatDateTimeWithWareki(link.expiresAt, wareki, locale) })}</dd>
         </dl>
         <p className="mb-4 text-sm" data-testid="download-period">
           {tr('download.period', { days: getConfig().DOWNLOAD_LINK_DAYS })}

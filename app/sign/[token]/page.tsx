@@ -5,12 +5,15 @@ import { PublicShell } from '@/app/_components/PublicShell';
 import { getLocale, getRequestContext, getTranslator } from '@/app/_lib/server';
 import { getPrisma } from '@/lib/db';
 import { openSigningPage, SIGNER_SESSION_COOKIE } from '@/lib/envelopes';
-import { formatDateTime } from '@/lib/format';
+import { formatDateTimeWithWareki } from '@/lib/format';
 import { SigningApp, type SigningAppProps } from './SigningApp';
 
 export async function generateMetadata(): Promise<Metadata> {
   const tr = await getTranslator();
-  return { title: tr('sign.metaTitle'), referrer: 'no-referrer' };
+  // same-origin, not no-referrer: the token never leaves this origin either way, but with no-referrer a
+  // form POST (the 「English」 switch → /lang) carries `Origin: null`, is refused as cross-site, and
+  // could not return to this page.
+  return { title: tr('sign.metaTitle'), referrer: 'same-origin' };
 }
 export const dynamic = 'force-dynamic';
 
@@ -34,6 +37,7 @@ export default async function SignPage({ params }: { params: Promise<{ token: st
     );
   }
   const v = r.view;
+  const when = (d: Date | null) => (d ? formatDateTimeWithWareki(d, v.showWareki, locale) : null);
   const props: SigningAppProps = {
     token,
     locale,
@@ -43,17 +47,17 @@ export default async function SignPage({ params }: { params: Promise<{ token: st
       needsEmailOtp: v.auth.needsEmailOtp,
       accessCodeOk: v.auth.accessCodeOk,
       emailOtpOk: v.auth.emailOtpOk,
-      lockedUntil: v.auth.lockedUntil ? formatDateTime(v.auth.lockedUntil, locale) : null,
+      lockedUntil: when(v.auth.lockedUntil),
     },
     envelope: {
       title: v.envelope.title,
       documentNumber: v.envelope.documentNumber,
       message: v.envelope.message,
       sequential: v.envelope.signingOrder === 'sequential',
-      expiresAt: v.envelope.expiresAt ? formatDateTime(v.envelope.expiresAt, locale) : null,
+      expiresAt: when(v.envelope.expiresAt),
     },
     sender: v.sender,
-    me: { name: v.me.name, company: v.me.company, completedAt: v.me.completedAt ? formatDateTime(v.me.completedAt, locale) : null },
+    me: { name: v.me.name, company: v.me.company, completedAt: when(v.me.completedAt) },
     parties: v.parties,
     documents: v.documents,
     otpDestination: v.otpDestination,

@@ -6,9 +6,9 @@
  */
 import { redirect } from 'next/navigation';
 import { isAppError } from '@/lib/errors';
-import { formatDateTime, formatYen } from '@/lib/format';
+import { formatDateTimeWithWareki, formatYen } from '@/lib/format';
 import { correctEnvelopeFields, listCorrections } from '@/lib/records';
-import { getDb, getLocale, getRequestContext, requireStaff } from '../../../_lib/server';
+import { getDb, getLocale, getRequestContext, getShowWareki, requireStaff } from '../../../_lib/server';
 
 type SP = Record<string, string | string[] | undefined>;
 
@@ -24,6 +24,7 @@ function show(field: string, v: string | null): string {
 export async function EnvelopeCorrections({ envelopeId, searchParams }: { envelopeId: string; searchParams?: SP }) {
   const actor = await requireStaff();
   const locale = await getLocale();
+  const wareki = await getShowWareki(actor.organizationId);
   const db = getDb();
   const env = await db.envelope.findFirst({
     where: { id: envelopeId, organizationId: actor.organizationId },
@@ -108,7 +109,7 @@ export async function EnvelopeCorrections({ envelopeId, searchParams }: { envelo
           <tbody>
             {history.map((h) => (
               <tr key={h.id} data-correction-field={h.field}>
-                <td className="whitespace-nowrap">{formatDateTime(h.createdAt, locale)}</td>
+                <td className="whitespace-nowrap">{formatDateTimeWithWareki(h.createdAt, wareki, locale)}</td>
                 <td>
                   {h.userName}
                   <div className="text-xs text-solid-gray-700">{h.userEmail}</div>

@@ -3,7 +3,7 @@ import { notFound } from 'next/navigation';
 import { listEnvelopeAudit } from '@/lib/audit';
 import { getEnvelope } from '@/lib/envelopes';
 import { isAppError } from '@/lib/errors';
-import { formatDateTime, formatDateWithWareki, formatYen } from '@/lib/format';
+import { formatDateTimeWithWareki, formatDateWithWareki, formatYen } from '@/lib/format';
 import { EnvelopeStatusBadge, PartyStatus } from '../../../_components/StatusBadge';
 import { getDb, getLocale, getTranslator, requireStaff } from '../../../_lib/server';
 import { resendAction } from '../actions';
@@ -114,9 +114,9 @@ export default async function EnvelopeDetailPage({
         <dt className="font-bold">作成者</dt>
         <dd>{env.createdBy?.name ?? '—'}</dd>
         <dt className="font-bold">{tr('detail.sentAt')}</dt>
-        <dd>{formatDateTime(env.sentAt, locale) || '—'}</dd>
+        <dd>{formatDateTimeWithWareki(env.sentAt, wareki, locale) || '—'}</dd>
         <dt className="font-bold">署名期限</dt>
-        <dd>{formatDateTime(env.expiresAt, locale) || '—'}</dd>
+        <dd>{formatDateTimeWithWareki(env.expiresAt, wareki, locale) || '—'}</dd>
         {env.voidReason ? (
           <>
             <dt className="font-bold">取消の理由</dt>
@@ -225,10 +225,10 @@ export default async function EnvelopeDetailPage({
                 <td>{r.role === 'cc' ? '写し送付先' : r.partyType === 'municipal' ? '市の署名者' : '事業者'}</td>
                 <td>
                   <PartyStatus status={r.status} role={r.role} tr={tr} />
-                  {r.completedAt ? <div className="text-xs">{formatDateTime(r.completedAt, locale)}</div> : null}
+                  {r.completedAt ? <div className="text-xs">{formatDateTimeWithWareki(r.completedAt, wareki, locale)}</div> : null}
                 </td>
                 <td className="whitespace-nowrap">
-                  {r.latestRequest ? (r.latestRequest.revokedAt ? '無効' : formatDateTime(r.latestRequest.expiresAt, locale)) : '—'}
+                  {r.latestRequest ? (r.latestRequest.revokedAt ? '無効' : formatDateTimeWithWareki(r.latestRequest.expiresAt, wareki, locale)) : '—'}
                 </td>
                 <td>
                   {canResend && r.role === 'signer' && r.notifiedAt && !r.completedAt && !r.declinedAt ? (
@@ -272,7 +272,7 @@ export default async function EnvelopeDetailPage({
           <tbody>
             {audit.map((a) => (
               <tr key={a.id.toString()} data-audit-action={a.action}>
-                <td className="whitespace-nowrap">{formatDateTime(a.createdAt, locale)}</td>
+                <td className="whitespace-nowrap">{formatDateTimeWithWareki(a.createdAt, wareki, locale)}</td>
                 <td className="break-all">{a.actorLabel ?? (a.actorType === 'system' ? 'システム' : '—')}</td>
                 <td>
                   {ACTIONS[a.action] ?? a.action}
