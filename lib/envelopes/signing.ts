@@ -439,11 +439,13 @@ export async function sendSigningOtp(db: Db, token: string, ctx: SigningContext 
   const auth = await authState(access, ctx.session, now);
   if (!auth.accessCodeOk) throw new AppError('unauthorized', '先にアクセスコードを入力してください。');
   const since = new Date(now.getTime() - 15 * 60_000);
-  const recent = await db.emailOtp.count({ where: { recipientId: recipient.id, createdAt: { gte: since } } });
-  if (recent >= OTP_MAX_SENDS_PER_15_MIN) throw new AppError('rate_limited', '確認コードの送信回数が上限に達しました。しばらくしてから再度お試しください。');
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
   const mail = await renderOtpEmail({ recipientName: recipient.name, envelopeTitle: envelope.title, code, validMinutes: OTP_VALID_MINUTES });
   await db.$transaction(async (tx) => {
+    // Counted under the recipient's row lock, so parallel requests cannot all pass the send limit.
+    await tx.$queryRaw`SELECT id FROM recipients WHERE id = ${recipient.id}::uuid FOR UPDATE`;
+    const recent = await tx.emailOtp.count({ where: { recipientId: recipient.id, createdAt: { gte: since } } });
+    if (recent >= OTP_MAX_SENDS_PER_15_MIN) throw new AppError('rate_limited', '確認コードの送信回数が上限に達しました。しばらくしてから再度お試しください。');
     // Older codes stop working when a new one is sent.
     await tx.emailOtp.updateMany({ where: { recipientId: recipient.id, consumedAt: null }, data: { consumedAt: now } });
     const otp = await tx.emailOtp.create({

@@ -11,6 +11,7 @@ import {
   declineSigning,
   getSigningDocument,
   openSigningPage,
+  OTP_MAX_SENDS_PER_15_MIN,
   resolveSigningLink,
   SEAL_JOB,
   sealEnvelope,
@@ -213,6 +214,20 @@ describe('高度な認証 (email one-time code)', () => {
     expect(r.authMethod).toBe('email_link+email_otp');
     const actions = (await listEnvelopeAudit(db, actor.organizationId, env.id)).map((a) => a.action);
     expect(actions).toEqual(expect.arrayContaining(['signing.otp_sent', 'signing.otp_failed', 'signing.otp_verified', 'signing.completed']));
+  });
+
+  it('the send limit holds under concurrency: parallel requests send at most OTP_MAX_SENDS_PER_15_MIN codes, one left usable', async () => {
+    const db = tdb.prisma;
+    const { actor } = await createOrgWithStaff(db);
+    const s = supplierSigner({ requireEmailOtp: true });
+    await createSentEnvelope(db, actor, { recipients: [s] });
+    const token = await tokenFor(s.email);
+    const results = await Promise.all(Array.from({ length: 4 * OTP_MAX_SENDS_PER_15_MIN }, () => codeOf(sendSigningOtp(db, token))));
+    expect(results.filter((r) => r === 'ok').length).toBeLessThanOrEqual(OTP_MAX_SENDS_PER_15_MIN);
+    expect(results.filter((r) => r !== 'ok').every((r) => r === 'rate_limited')).toBe(true);
+    const rcp = await db.recipient.findFirstOrThrow({ where: { email: s.email } });
+    expect(await db.emailOtp.count({ where: { recipientId: rcp.id } })).toBeLessThanOrEqual(OTP_MAX_SENDS_PER_15_MIN);
+    expect(await db.emailOtp.count({ where: { recipientId: rcp.id, consumedAt: null } })).toBe(1);
   });
 });
 
