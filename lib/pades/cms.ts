@@ -50,12 +50,6 @@ export function sha256(...parts: Uint8Array[]): Buffer {
   return h.digest();
 }
 
-function parseAsn1(der: Uint8Array): asn1js.AsnType {
-  const r = asn1js.fromBER(toAB(der));
-  if (r.offset === -1) throw new Error('bad DER');
-  return r.result;
-}
-
 /** ESS SigningCertificateV2 with one ESSCertIDv2 (SHA-256, hashAlgorithm omitted as DEFAULT) + IssuerSerial. */
 export function signingCertificateV2(certDer: Uint8Array): asn1js.Sequence {
   const cert = pkijs.Certificate.fromBER(toAB(certDer));
@@ -94,59 +88,142 @@ function cmsAlgorithmProtection(digest: pkijs.AlgorithmIdentifier, sig: pkijs.Al
   });
 }
 
+// --- DER assembly --------------------------------------------------------------------------------
+// The CMS is assembled from DER pieces: the fixed parts (algorithm identifiers, attribute headers) are
+// encoded once with pkijs/asn1js, the per-certificate parts (IssuerAndSerialNumber, ESS
+// signing-certificate-v2) once per certificate, and certificates and the timestamp token are copied
+// as they are. Sealing then parses no certificate and re-encodes nothing (that cost ~10 ms a seal).
+
+function derLength(n: number): Buffer {
+  if (n < 0x80) return Buffer.from([n]);
+  const bytes: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+/** True when `b` is exactly one definite-length TLV (a SEQUENCE), nothing before or after it. */
+function isOneDerObject(b: Uint8Array): boolean {
+  if (b.length < 2 || b[0] !== TAG.sequence) return false;
+  let len = b[1];
+  let off = 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4 || b.length < 2 + n) return false;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + b[2 + i];
+    off = 2 + n;
+  }
+  return off + len === b.length;
+}
+
+/** One DER TLV: `tag` (a single identifier octet) around the concatenated `parts`. */
+export function derTlv(tag: number, ...parts: Uint8Array[]): Buffer {
+  const body = Buffer.concat(parts);
+  return Buffer.concat([Buffer.from([tag]), derLength(body.length), body]);
+}
+
+const TAG = { integer: 0x02, octetString: 0x04, sequence: 0x30, set: 0x31, ctx0: 0xa0, ctx1: 0xa1 } as const;
+
+let fixedParts:
+  | {
+      digestAlg: Buffer;
+      sigAlg: Record<SigningKey['algorithm'], Buffer>;
+      contentTypeAttr: Buffer;
+      algProtectionAttr: Record<SigningKey['algorithm'], Buffer>;
+      messageDigestOid: Buffer;
+      timestampAttrOid: Buffer;
+      dataContentInfo: Buffer;
+      signedDataOid: Buffer;
+    }
+  | undefined;
+
+function fixed() {
+  if (fixedParts) return fixedParts;
+  const ber = (x: { toBER(sizeOnly?: boolean): ArrayBuffer }) => Buffer.from(x.toBER(false));
+  const digestAlg = algId(OID.sha256, false);
+  const sigAlgOf = (a: SigningKey['algorithm']) => (a === 'RSA' ? algId(OID.sha256WithRSA, true) : algId(OID.ecdsaSha256, false));
+  const attr = (type: string, value: asn1js.AsnType) => ber(new pkijs.Attribute({ type, values: [value] }).toSchema());
+  fixedParts = {
+    digestAlg: ber(digestAlg.toSchema()),
+    sigAlg: { RSA: ber(sigAlgOf('RSA').toSchema()), 'ECDSA-P256': ber(sigAlgOf('ECDSA-P256').toSchema()) },
+    contentTypeAttr: attr(OID.contentType, new asn1js.ObjectIdentifier({ value: OID.data })),
+    algProtectionAttr: {
+      RSA: attr(OID.cmsAlgorithmProtection, cmsAlgorithmProtection(digestAlg, sigAlgOf('RSA'))),
+      'ECDSA-P256': attr(OID.cmsAlgorithmProtection, cmsAlgorithmProtection(digestAlg, sigAlgOf('ECDSA-P256'))),
+    },
+    messageDigestOid: ber(new asn1js.ObjectIdentifier({ value: OID.messageDigest })),
+    timestampAttrOid: ber(new asn1js.ObjectIdentifier({ value: OID.signatureTimeStampToken })),
+    dataContentInfo: ber(new pkijs.EncapsulatedContentInfo({ eContentType: OID.data }).toSchema()),
+    signedDataOid: ber(new asn1js.ObjectIdentifier({ value: OID.signedData })),
+  };
+  return fixedParts;
+}
+
+/** Per signing certificate (by SHA-256 of its DER): the SignerInfo sid and the ESS attribute. */
+const certParts = new Map<string, { sid: Buffer; essAttr: Buffer }>();
+function partsOf(certDer: Uint8Array): { sid: Buffer; essAttr: Buffer } {
+  const k = sha256(certDer).toString('hex');
+  let p = certParts.get(k);
+  if (!p) {
+    const cert = pkijs.Certificate.fromBER(toAB(certDer));
+    const sid = new pkijs.IssuerAndSerialNumber({ issuer: cert.issuer, serialNumber: cert.serialNumber });
+    p = {
+      sid: Buffer.from(sid.toSchema().toBER(false)),
+      essAttr: Buffer.from(new pkijs.Attribute({ type: OID.signingCertificateV2, values: [signingCertificateV2(certDer)] }).toSchema().toBER(false)),
+    };
+    if (certParts.size >= 32) certParts.delete(certParts.keys().next().value!);
+    certParts.set(k, p);
+  }
+  return p;
+}
+
 /**
  * Builds the detached PAdES CMS (SignedData) over a SHA-256 content digest.
  * `timestamp` is called with SHA-256(signature value) and returns a TimeStampToken (DER) that is
  * added as the unsigned signature-time-stamp attribute (B-T). No signing-time attribute (PAdES).
+ * Signed attributes (DER-sorted): content-type, message-digest, ESS signing-certificate-v2 and
+ * CMSAlgorithmProtection.
  */
 export async function buildPadesCms(
   contentDigest: Uint8Array,
   key: SigningKey,
   timestamp?: (signatureDigest: Uint8Array) => Promise<Uint8Array>,
 ): Promise<{ der: Uint8Array; signatureValue: Uint8Array; timestampToken?: Uint8Array }> {
-  const cert = pkijs.Certificate.fromBER(toAB(key.certificate));
-  const digestAlg = algId(OID.sha256, false);
-  const sigAlg = signatureAlgorithmFor(key);
-  const attrs = [
-    new pkijs.Attribute({ type: OID.contentType, values: [new asn1js.ObjectIdentifier({ value: OID.data })] }),
-    new pkijs.Attribute({ type: OID.messageDigest, values: [new asn1js.OctetString({ valueHex: toAB(contentDigest) })] }),
-    new pkijs.Attribute({ type: OID.signingCertificateV2, values: [signingCertificateV2(key.certificate)] }),
-    new pkijs.Attribute({ type: OID.cmsAlgorithmProtection, values: [cmsAlgorithmProtection(digestAlg, sigAlg)] }),
-  ];
+  const f = fixed();
+  const { sid, essAttr } = partsOf(key.certificate);
+  const mdAttr = derTlv(TAG.sequence, f.messageDigestOid, derTlv(TAG.set, derTlv(TAG.octetString, contentDigest)));
   // DER: SET OF sorted by encoding.
-  const enc = attrs.map((a) => Buffer.from(a.toSchema().toBER(false)));
-  const order = attrs.map((_, i) => i).sort((a, b) => Buffer.compare(enc[a], enc[b]));
-  const signedAttrs = new pkijs.SignedAndUnsignedAttributes({ type: 0, attributes: order.map((i) => attrs[i]) });
-  const toSign = new Uint8Array(signedAttrs.toSchema().toBER(false));
-  toSign[0] = 0x31; // signed as an explicit SET OF (RFC 5652 §5.4)
-  const signatureValue = await key.sign(toSign);
+  const attrs = [f.contentTypeAttr, mdAttr, essAttr, f.algProtectionAttr[key.algorithm]].sort(Buffer.compare);
+  const toSign = derTlv(TAG.set, ...attrs); // signed as an explicit SET OF (RFC 5652 §5.4)
+  const signatureValue = await key.sign(new Uint8Array(toSign));
 
-  const signerInfo = new pkijs.SignerInfo({
-    version: 1,
-    sid: new pkijs.IssuerAndSerialNumber({ issuer: cert.issuer, serialNumber: cert.serialNumber }),
-    digestAlgorithm: digestAlg,
-    signedAttrs,
-    signatureAlgorithm: sigAlg,
-    signature: new asn1js.OctetString({ valueHex: toAB(signatureValue) }),
-  });
   let timestampToken: Uint8Array | undefined;
+  let unsigned: Buffer[] = [];
   if (timestamp) {
     timestampToken = await timestamp(sha256(signatureValue));
-    signerInfo.unsignedAttrs = new pkijs.SignedAndUnsignedAttributes({
-      type: 1,
-      attributes: [new pkijs.Attribute({ type: OID.signatureTimeStampToken, values: [parseAsn1(timestampToken)] })],
-    });
+    if (!isOneDerObject(timestampToken)) throw new Error('timestamp token is not one DER object');
+    unsigned = [derTlv(TAG.ctx1, derTlv(TAG.sequence, f.timestampAttrOid, derTlv(TAG.set, timestampToken)))];
   }
-  const certs = [key.certificate, ...key.chain].map((d) => pkijs.Certificate.fromBER(toAB(d)));
-  const sd = new pkijs.SignedData({
-    version: 1,
-    digestAlgorithms: [digestAlg],
-    encapContentInfo: new pkijs.EncapsulatedContentInfo({ eContentType: OID.data }),
-    certificates: certs,
-    signerInfos: [signerInfo],
-  });
-  const ci = new pkijs.ContentInfo({ contentType: OID.signedData, content: sd.toSchema(true) });
-  return { der: new Uint8Array(ci.toSchema().toBER(false)), signatureValue, timestampToken };
+  const signerInfo = derTlv(
+    TAG.sequence,
+    Buffer.from([TAG.integer, 1, 1]),
+    sid,
+    f.digestAlg,
+    derTlv(TAG.ctx0, ...attrs),
+    f.sigAlg[key.algorithm],
+    derTlv(TAG.octetString, signatureValue),
+    ...unsigned,
+  );
+  const signedData = derTlv(
+    TAG.sequence,
+    Buffer.from([TAG.integer, 1, 1]),
+    derTlv(TAG.set, f.digestAlg),
+    f.dataContentInfo,
+    derTlv(TAG.ctx0, key.certificate, ...key.chain),
+    derTlv(TAG.set, signerInfo),
+  );
+  const ci = derTlv(TAG.sequence, f.signedDataOid, derTlv(TAG.ctx0, signedData));
+  return { der: new Uint8Array(ci), signatureValue, timestampToken };
 }
 
 /** Parses a DER ContentInfo(SignedData). Trailing zero padding (from /Contents) is ignored. */

@@ -23,7 +23,7 @@ import {
   serialize,
 } from '../pdf';
 import { collectRevocationMaterial, getKeyProvider, type KeyProvider, type RevocationMaterial } from '../pki';
-import { getTsaClient, type TsaClient } from '../tsa';
+import { checkedTimestampChain, getTsaClient, type TsaClient } from '../tsa';
 import { buildPadesCms, checkTimestampToken, parseSignedData, certDer } from './cms';
 
 export type RevocationFn = (chain: Uint8Array[]) => Promise<RevocationMaterial>;
@@ -286,24 +286,34 @@ async function resolveDeps(opts: { keyProvider?: KeyProvider; tsa?: TsaClient; r
 }
 
 function chainOfToken(token: Uint8Array): Uint8Array[] {
-  const t = checkTimestampToken(token);
+  return chainOf(checkTimestampToken(token));
+}
+
+function chainOf(t: ReturnType<typeof checkTimestampToken>): Uint8Array[] {
   // Signer first, then the rest.
   const rest = t.certificates.filter((c) => !t.tsaCert || Buffer.compare(Buffer.from(c), Buffer.from(t.tsaCert)) !== 0);
   return t.tsaCert ? [t.tsaCert, ...rest] : rest;
 }
 
-/** Gets a token and re-checks it (imprint = our digest, CMS signature intact) whatever the TsaClient did. */
-async function stamp(tsa: TsaClient, digest: Uint8Array): Promise<Uint8Array> {
+/**
+ * Gets a token and makes sure it is sound (imprint = our digest, SHA-256, CMS signature, ESS and EKU
+ * intact) whatever the TsaClient did: a token our own RFC 3161 client accepted for this digest in this
+ * process is not parsed again (`checkedTimestampChain`); any other is checked here. Returns the token
+ * and its TSA chain (signer first) for the DSS.
+ */
+async function stamp(tsa: TsaClient, digest: Uint8Array): Promise<{ token: Uint8Array; chain: Uint8Array[] }> {
   const { token } = await tsa.timestamp(digest);
-  let ok = false;
+  const checked = checkedTimestampChain(token, digest);
+  if (checked) return { token, chain: checked };
+  let chain: Uint8Array[] | undefined;
   try {
     const t = checkTimestampToken(token);
-    ok = t.problems.length === 0 && t.hashAlgorithm === 'sha256' && Buffer.from(t.imprint).equals(Buffer.from(digest));
+    if (t.problems.length === 0 && t.hashAlgorithm === 'sha256' && Buffer.from(t.imprint).equals(Buffer.from(digest))) chain = chainOf(t);
   } catch {
-    ok = false;
+    chain = undefined;
   }
-  if (!ok) throw new AppError('tsa_unavailable', 'タイムスタンプ局（TSA）から受け取ったタイムスタンプが正しくありません。');
-  return token;
+  if (!chain) throw new AppError('tsa_unavailable', 'タイムスタンプ局（TSA）から受け取ったタイムスタンプが正しくありません。');
+  return { token, chain };
 }
 
 /** Short-lived memo of the default revocation collector (same chain sealed many times in a row). */
@@ -372,17 +382,19 @@ async function sealDocument(doc: PdfDocument, opts: SealOptions): Promise<Uint8A
   // Collect the signer chain's validation data while the signature and its timestamp are made.
   const signerMat = revocation(signerChain);
   signerMat.catch(() => undefined);
-  let sigToken: Uint8Array | undefined;
+  let tsaChain: Uint8Array[] = [];
   const sig = await addSignatureRevision(w, 'sig', entries, opts.signatureSize ?? SIG_SIZE, async (digest) => {
-    const r = await buildPadesCms(digest, key, (d) => stamp(tsa, d));
-    sigToken = r.timestampToken;
+    const r = await buildPadesCms(digest, key, async (d) => {
+      const s = await stamp(tsa, d);
+      tsaChain = s.chain;
+      return s.token;
+    });
     return r.der;
   }, opts.lockDocument ?? true);
-  const tsaChain = sigToken ? chainOfToken(sigToken) : [];
   const [sm, tm] = await Promise.all([signerMat, tsaChain.length ? revocation(tsaChain) : Promise.resolve({ certs: [], crls: [], ocsps: [] })]);
   const m = merge([signerChain, tsaChain], [sm, tm]);
   addDssRevision(w, [{ contents: sig.contents, material: m }]);
-  await addSignatureRevision(w, 'dts', [], DTS_SIZE, (digest) => stamp(tsa, digest));
+  await addSignatureRevision(w, 'dts', [], DTS_SIZE, async (digest) => (await stamp(tsa, digest)).token);
   return w.toBytes();
 }
 
@@ -417,6 +429,6 @@ export async function addArchiveTimestamp(
   }
   const w = new IncrementalPdf(doc);
   addDssRevision(w, [{ contents, material: await material(revocation, [chain]) }]);
-  await addSignatureRevision(w, 'dts', [], DTS_SIZE, (digest) => stamp(tsa, digest));
+  await addSignatureRevision(w, 'dts', [], DTS_SIZE, async (digest) => (await stamp(tsa, digest)).token);
   return w.toBytes();
 }

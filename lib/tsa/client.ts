@@ -6,7 +6,7 @@
  * Network errors, timeouts and 5xx are retried with exponential backoff. Every failure is
  * AppError('tsa_unavailable') with a Japanese message; `details.reason` says what went wrong (no secrets).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { getConfig } from '../config';
@@ -42,6 +42,30 @@ function fail(reason: string, cause?: unknown): AppError {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Tokens this process has fully checked in `checkTimestampResponse` (signature, ESS, critical EKU,
+ * imprint = requested digest, nonce, validity at genTime), keyed by the SHA-256 of the token bytes.
+ * The sealer asks here before re-checking a token it got from a `TsaClient`: a token from our own
+ * client was checked moments ago, so the expensive CMS parse is not repeated; any other token is
+ * checked again in full. Bounded: the oldest entries are dropped (then the caller just re-checks).
+ */
+const checkedTokens = new Map<string, { digestHex: string; certificates: Uint8Array[] }>();
+const CHECKED_TOKENS_MAX = 256;
+
+function tokenKey(token: Uint8Array): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/**
+ * The TSA chain (signer first) of `token` when `checkTimestampResponse` in this process accepted
+ * exactly these bytes as a time-stamp of `sha256Digest`; undefined otherwise (check it yourself).
+ */
+export function checkedTimestampChain(token: Uint8Array, sha256Digest: Uint8Array): Uint8Array[] | undefined {
+  const hit = checkedTokens.get(tokenKey(token));
+  if (!hit || hit.digestHex !== Buffer.from(sha256Digest).toString('hex')) return undefined;
+  return hit.certificates.map((c) => new Uint8Array(c));
+}
 
 /** Build a DER TimeStampReq for a SHA-256 digest. Returns the request and its nonce (hex). */
 export function buildTimestampRequest(sha256Digest: Uint8Array, opts: { policy?: string; nonce?: Uint8Array } = {}) {
@@ -96,7 +120,13 @@ export async function checkTimestampResponse(
   if (check.chainValid === false) throw fail('TSA certificate does not chain to a trust anchor');
   const signer = tok.signerCert!;
   const rest = tok.certificates.filter((c) => !Buffer.from(c).equals(Buffer.from(signer)));
-  return { token, genTime: tok.genTime, serialNumber: tok.serialNumber, certificates: [signer, ...rest] };
+  const certificates = [signer, ...rest];
+  if (checkedTokens.size >= CHECKED_TOKENS_MAX) checkedTokens.delete(checkedTokens.keys().next().value!);
+  checkedTokens.set(tokenKey(token), {
+    digestHex: Buffer.from(expect.digest).toString('hex'),
+    certificates: certificates.map((c) => new Uint8Array(c)),
+  });
+  return { token, genTime: tok.genTime, serialNumber: tok.serialNumber, certificates };
 }
 
 export function createTsaClient(opts: TsaClientOptions = {}): TsaClient {

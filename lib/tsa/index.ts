@@ -8,6 +8,7 @@ export {
   getTsaClient,
   buildTimestampRequest,
   checkTimestampResponse,
+  checkedTimestampChain,
   TSA_ERROR_MESSAGE,
   type TsaClientOptions,
 } from './client';

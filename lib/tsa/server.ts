@@ -59,6 +59,25 @@ export interface TimestampResponseOptions {
   policy?: string;
 }
 
+/** Per TSA certificate (by SHA-256 of its DER): parsed certificates and the ESS attribute, built once. */
+const signerParts = new Map<string, { cert: pkijs.Certificate; chain: pkijs.Certificate[]; essAttr: pkijs.Attribute }>();
+function partsOf(signer: SigningKey) {
+  const h = createHash('sha256').update(signer.certificate);
+  for (const c of signer.chain) h.update(createHash('sha256').update(c).digest());
+  const k = h.digest('hex');
+  let p = signerParts.get(k);
+  if (!p) {
+    p = {
+      cert: parseCertificate(signer.certificate),
+      chain: signer.chain.map(parseCertificate),
+      essAttr: signingCertificateV2Attribute(signer.certificate),
+    };
+    if (signerParts.size >= 16) signerParts.delete(signerParts.keys().next().value!);
+    signerParts.set(k, p);
+  }
+  return p;
+}
+
 async function defaultSigner(): Promise<SigningKey> {
   const t = await getDevTsaKey();
   return keySigningKey(t.key, t.certificate, t.chain);
@@ -83,7 +102,7 @@ export async function createTimestampResponse(requestDer: Uint8Array, opts: Time
 
   try {
     const signer = opts.signer ?? (await defaultSigner());
-    const cert = parseCertificate(signer.certificate);
+    const { cert, chain, essAttr } = partsOf(signer);
     const now = new Date(Math.floor((opts.now ?? new Date()).getTime() / 1000) * 1000);
     const serial = randomBytes(16);
     serial[0] = (serial[0] & 0x7f) | 0x01;
@@ -107,7 +126,7 @@ export async function createTimestampResponse(requestDer: Uint8Array, opts: Time
     const attrs = derSortAttributes([
       contentTypeAttribute(OID.tstInfo),
       messageDigestAttribute(new Uint8Array(createHash('sha256').update(tstDer).digest())),
-      signingCertificateV2Attribute(signer.certificate),
+      essAttr,
     ]);
     const signature = await signer.sign(signedAttributesDer(attrs));
     const signerInfo = new pkijs.SignerInfo({
@@ -126,7 +145,7 @@ export async function createTimestampResponse(requestDer: Uint8Array, opts: Time
         eContent: new asn1js.OctetString({ valueHex: toArrayBuffer(tstDer) }),
       }),
       signerInfos: [signerInfo],
-      ...(req.certReq ? { certificates: [cert, ...signer.chain.map(parseCertificate)] } : {}),
+      ...(req.certReq ? { certificates: [cert, ...chain] } : {}),
     });
     const token = new pkijs.ContentInfo({ contentType: OID.signedData, content: sd.toSchema(true) });
     const resp = new pkijs.TimeStampResp({

@@ -55,13 +55,32 @@ function findSigner(si: pkijs.SignerInfo, certs: pkijs.Certificate[]): pkijs.Cer
   });
 }
 
+/**
+ * The certificates of a SignedData exactly as they are encoded in it (no re-encoding), in the order
+ * pkijs lists its `Certificate` entries; undefined when that cannot be matched up.
+ */
+function rawCertificates(signedDataBlock: unknown): Uint8Array[] | undefined {
+  const seq = signedDataBlock as asn1js.Sequence;
+  const items = seq?.valueBlock?.value;
+  if (!Array.isArray(items)) return undefined;
+  const set = items.find((b) => b.idBlock.tagClass === 3 && b.idBlock.tagNumber === 0) as asn1js.Constructed | undefined;
+  if (!set) return [];
+  const out: Uint8Array[] = [];
+  for (const b of set.valueBlock.value) {
+    if (b.idBlock.tagClass === 1 && b.idBlock.tagNumber === 16) out.push(new Uint8Array(b.valueBeforeDecodeView));
+  }
+  return out;
+}
+
 /** Parse a TimeStampToken (DER ContentInfo). Throws TimestampTokenError when it is not one. */
 export function parseTimestampToken(der: Uint8Array): ParsedTimestampToken {
   let signedData: pkijs.SignedData;
   let tst: pkijs.TSTInfo;
+  let raw: Uint8Array[] | undefined;
   try {
     const ci = pkijs.ContentInfo.fromBER(toArrayBuffer(der));
     if (ci.contentType !== OID.signedData) throw new TimestampTokenError('not a SignedData');
+    raw = rawCertificates(ci.content);
     signedData = new pkijs.SignedData({ schema: ci.content });
     if (signedData.encapContentInfo.eContentType !== OID.tstInfo || !signedData.encapContentInfo.eContent) {
       throw new TimestampTokenError('eContentType is not id-ct-TSTInfo');
@@ -72,6 +91,7 @@ export function parseTimestampToken(der: Uint8Array): ParsedTimestampToken {
     throw new TimestampTokenError(`not a TimeStampToken: ${(e as Error).message}`);
   }
   const certs = (signedData.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate);
+  const ders = raw && raw.length === certs.length ? raw : certs.map(certToDer);
   const signer = signedData.signerInfos[0] ? findSigner(signedData.signerInfos[0], certs) : undefined;
   const acc = tst.accuracy;
   const accuracyMs = acc ? (acc.seconds ?? 0) * 1000 + (acc.millis ?? 0) + (acc.micros ?? 0) / 1000 : undefined;
@@ -84,8 +104,8 @@ export function parseTimestampToken(der: Uint8Array): ParsedTimestampToken {
     nonce: tst.nonce ? intHex(tst.nonce) : undefined,
     policy: tst.policy,
     accuracyMs,
-    certificates: certs.map(certToDer),
-    signerCert: signer ? certToDer(signer) : undefined,
+    certificates: ders,
+    signerCert: signer ? ders[certs.indexOf(signer)] : undefined,
     signedData,
   };
 }
@@ -151,7 +171,8 @@ export async function checkTimestampToken(der: Uint8Array, opts: TokenCheckOptio
     out.errors.push('タイムスタンプ局（TSA）の証明書が見つかりません。');
     return out;
   }
-  const signerDer = certToDer(signer);
+  const inToken = tokenCerts.indexOf(signer);
+  const signerDer = inToken >= 0 ? tok.certificates[inToken] : opts.certificates![extra.indexOf(signer)];
   tok.signerCert ??= signerDer;
 
   // CMS signature over the signed attributes, message-digest over the TSTInfo, content-type

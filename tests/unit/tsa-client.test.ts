@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetConfig } from '@/lib/config';
 import { isAppError } from '@/lib/errors';
 import { createPkcs12KeyProvider } from '@/lib/pki';
-import { createTimestampResponse, createTsaClient, verifyTimestampToken, type TsaClient } from '@/lib/tsa';
+import { checkedTimestampChain, createTimestampResponse, createTsaClient, verifyTimestampToken, type TsaClient } from '@/lib/tsa';
 
 const run = promisify(execFile);
 let dir: string;
@@ -202,6 +202,19 @@ describe('TSA client against openssl ts -reply', () => {
       'ts', '-verify', '-in', 'kept.tst', '-token_in', '-digest', Buffer.from(digest).toString('hex'), '-CAfile', 'ca.crt',
     ]);
     expect(stdout).toMatch(/Verification: OK/);
+  });
+
+  it('returns the TSA certificates byte for byte and remembers only the exact tokens it accepted, per digest', async () => {
+    const r = await client('good').timestamp(digest);
+    // OpenSSL's own certificate bytes (signer first), not a re-encoding.
+    expect(Buffer.from(r.certificates[0]).equals(Buffer.from(await pemFileToDer(path.join(dir, 'tsa.crt'))))).toBe(true);
+    // The sealer skips its re-check only for these bytes and this digest.
+    const chain = checkedTimestampChain(r.token, digest);
+    expect(chain?.map((c) => Buffer.from(c).toString('hex'))).toEqual(r.certificates.map((c) => Buffer.from(c).toString('hex')));
+    expect(checkedTimestampChain(r.token, createHash('sha256').update('other').digest())).toBeUndefined();
+    const flipped = new Uint8Array(r.token);
+    flipped[flipped.length - 1] ^= 1;
+    expect(checkedTimestampChain(flipped, digest)).toBeUndefined();
   });
 
   it('rejects a reply whose nonce differs from the request', async () => {
