@@ -4,6 +4,7 @@ import { getConfig } from '@/lib/config';
 import { formDataWithin } from '../_lib/api';
 import { sameOrigin } from '../_lib/server';
 import { AppError, isAppError } from '@/lib/errors';
+import { safeLocalPath } from '@/lib/security';
 
 /** POST /lang (lang=ja|en): remember the UI language in a cookie and go back. */
 export async function POST(req: Request) {
@@ -21,7 +22,7 @@ export async function POST(req: Request) {
   if (back) {
     try {
       const u = new URL(back);
-      target = u.pathname + u.search;
+      target = safeLocalPath(u.pathname + u.search, '/');
     } catch {
       /* keep / */
     }

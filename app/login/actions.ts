@@ -5,6 +5,7 @@ import { redirect } from 'next/navigation';
 import { login, SESSION_COOKIE } from '@/lib/auth';
 import { getConfig } from '@/lib/config';
 import { isAppError } from '@/lib/errors';
+import { safeLocalPath } from '@/lib/security';
 import { getDb, getRequestContext } from '../_lib/server';
 
 export interface LoginState {
@@ -13,10 +14,9 @@ export interface LoginState {
   email?: string;
 }
 
-/** Only same-site relative paths are followed after login (no open redirect). */
+/** Only same-site paths are followed after login (no open redirect, also not via "/<TAB>/host"). */
 function safeNext(v: FormDataEntryValue | null): string {
-  const s = typeof v === 'string' ? v : '';
-  return s.startsWith('/') && !s.startsWith('//') && !s.startsWith('/\\') ? s : '/envelopes';
+  return safeLocalPath(v, '/envelopes');
 }
 
 export async function loginAction(_prev: LoginState, form: FormData): Promise<LoginState> {

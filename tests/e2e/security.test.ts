@@ -4,23 +4,28 @@
  * going past the limit is refused at the limit instead of being read to its end.
  */
 import http from 'node:http';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { login as libLogin } from '../../lib/auth';
 import { freePort } from '../../lib/devserver';
 import { startAppServer, type AppServer } from '../helpers/app-server';
+import { launchBrowser, newPage } from '../helpers/browser';
 
 let app: AppServer;
+let browser: Browser;
 
 beforeAll(async () => {
   // https public URL (behind a TLS proxy in production): HSTS expected. 1 MB upload limit. No SMTP_URL
   // and no DEV_MAILBOX: `npm start` falls back to the local mail catcher, whose inbox must stay closed.
   const unset = undefined as unknown as string; // spawn() leaves undefined variables out
+  browser = await launchBrowser();
   app = await startAppServer({
     env: { APP_URL: 'https://sign.tachiai.example', MAX_UPLOAD_MB: '1', SMTP_URL: unset, DEV_MAILBOX: unset, MAIL_CATCHER_PORT: String(await freePort()) },
   });
 });
 
 afterAll(async () => {
+  await browser?.close();
   await app?.stop();
 });
 
@@ -74,6 +79,30 @@ describe('security (e2e)', () => {
       expect(r.headers.get('referrer-policy'), p).toBe('same-origin');
       expect(r.headers.get('strict-transport-security') ?? '', p).toMatch(/max-age=\d{7,}/);
     }
+  });
+
+  it('never redirects off-site after login (next=/<TAB>/host) or after the language switch (Referer path //host)', async () => {
+    const { context, page } = await newPage(browser, app.baseUrl);
+    try {
+      // Browsers drop TAB/LF inside URLs: "/\t/evil" becomes "//evil", another site.
+      await page.goto(`/login?next=${encodeURIComponent('/\t/evil.invalid/steal')}`);
+      await page.getByLabel('メールアドレス').fill(app.admin.email);
+      await page.getByLabel('パスワード').fill(app.admin.password);
+      await page.getByRole('button', { name: 'ログイン' }).click();
+      await page.waitForLoadState('load');
+      await expect.poll(() => page.url()).not.toContain('/login');
+      expect(new URL(page.url()).host).toBe(new URL(app.baseUrl).host);
+    } finally {
+      await context.close();
+    }
+    const r = await fetch(`${app.baseUrl}/lang`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { Origin: app.baseUrl, Referer: `${app.baseUrl}//evil.invalid/x`, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'lang=en',
+    });
+    expect(r.status).toBe(303);
+    expect(new URL(r.headers.get('location')!, app.baseUrl).host).toBe(new URL(app.baseUrl).host);
   });
 
   it('does not open the mail catcher inbox (/dev/mail: every signing link) in production unless DEV_MAILBOX=true', async () => {
