@@ -85,7 +85,10 @@ function senderDomain(from: string): string {
 
 const REDACTED = '[送信済みのため削除]';
 export function redactSigningLinks(body: string): string {
-  return body.replace(/(\/(?:sign|download)\/)[A-Za-z0-9_-]{16,}/g, `$1${REDACTED}`);
+  return body
+    .replace(/(\/(?:sign|download)\/)[A-Za-z0-9_-]{16,}/g, `$1${REDACTED}`)
+    // the one-time code (高度な認証) is a credential too (React may put <!-- --> before it in HTML)
+    .replace(/(確認コード：(?:<!-- -->)?)\d{6}/g, `$1${REDACTED}`);
 }
 
 /** Claim due rows (SKIP LOCKED), send them, record the outcome. Safe to run in many workers at once. */

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resetConfig } from '../../lib/config';
-import { voidEnvelope } from '../../lib/envelopes';
+import { sendSigningOtp, voidEnvelope } from '../../lib/envelopes';
 import { deliverDueEmails, enqueueEmail } from '../../lib/mail';
 import { startWorker } from '../../lib/jobs';
 import { hashToken } from '../../lib/security';
@@ -223,5 +223,24 @@ describe('request email over SMTP', () => {
     } finally {
       await worker.stop();
     }
+  });
+});
+
+describe('one-time code email', () => {
+  it('keeps no usable code in the stored copy once sent', async () => {
+    const signer = supplierSigner({ requireEmailOtp: true });
+    await createSentEnvelope(t.prisma, s.actor, { recipients: [signer] });
+    await deliverDueEmails(t.prisma, { transport: smtp.transport() });
+    const request = await smtp.waitFor((m) => m.to.includes(signer.email.toLowerCase()) && /\/sign\//.test(m.text));
+    const token = signingTokenIn(urlsIn(request.text).find((u) => u.includes('/sign/'))!)!;
+    await sendSigningOtp(t.prisma, token);
+    await deliverDueEmails(t.prisma, { transport: smtp.transport() });
+    const mail = await smtp.waitFor((m) => m.to.includes(signer.email.toLowerCase()) && m.subject.includes('確認コード'));
+    const code = /確認コード：(\d{6})/.exec(mail.text)![1];
+    const row = await t.prisma.outboxEmail.findFirstOrThrow({ where: { kind: 'signing_otp', toAddress: signer.email } });
+    expect(row.status).toBe('sent');
+    expect(row.textBody).not.toContain(code);
+    expect(row.htmlBody).not.toContain(code);
+    expect(row.textBody).toContain('確認コード：[送信済みのため削除]');
   });
 });
