@@ -1,13 +1,16 @@
 import type { Metadata } from 'next';
 import type { ReactNode } from 'react';
-import { getLocale } from './_lib/server';
+import { getLocale, getTranslator } from './_lib/server';
 import './globals.css';
 
-export const metadata: Metadata = {
-  title: { default: '立会サイン', template: '%s | 立会サイン' },
-  description: '自治体と事業者のための立会人型電子契約',
-  robots: { index: false, follow: false },
-};
+export async function generateMetadata(): Promise<Metadata> {
+  const tr = await getTranslator();
+  return {
+    title: { default: tr('app.name'), template: `%s | ${tr('app.name')}` },
+    description: tr('app.tagline'),
+    robots: { index: false, follow: false },
+  };
+}
 
 export default async function RootLayout({ children }: { children: ReactNode }) {
   const locale = await getLocale();

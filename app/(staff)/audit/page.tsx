@@ -1,30 +1,34 @@
 import Link from 'next/link';
 import { formatDateTimeWithWareki } from '@/lib/format';
 import { listAuditEvents } from '@/lib/records';
-import { getDb, getLocale, getShowWareki, requireAdmin } from '../../_lib/server';
+import type { Metadata } from 'next';
+import { getDb, getLocale, getShowWareki, getTranslator, requireAdmin } from '../../_lib/server';
 
-export const metadata = { title: '操作ログ' };
+export async function generateMetadata(): Promise<Metadata> {
+  return { title: (await getTranslator())('auditPage.title') };
+}
 
-/** Japanese names of common actions (others are shown as recorded). */
-const ACTIONS: Record<string, string> = {
-  'envelope.created': '封筒を作成',
-  'envelope.updated': '封筒を更新',
-  'envelope.sent': '署名依頼を送信',
-  'envelope.voided': '封筒を取消',
-  'envelope.completed': '全員の署名が完了',
-  'envelope.sealed': '封緘',
-  'envelope.declined': '差し戻し',
-  'envelope.corrected': '検索項目を訂正',
-  'paper.registered': '書面契約を登録',
-  'search.exported': '検索結果をCSV出力',
-  'document.added': '文書を追加',
-  'document.removed': '文書を削除',
-  'document.viewed': '文書を表示',
-  'recipient.completed': '署名者が署名完了',
-  'email.sent': 'メールを送信',
-  'user.login': 'ログイン',
-  'user.logout': 'ログアウト',
-};
+/** Names of common actions (others are shown as recorded); the message keys are auditAction.<action>. */
+const ACTIONS = [
+  'envelope.created',
+  'envelope.updated',
+  'envelope.sent',
+  'envelope.voided',
+  'envelope.completed',
+  'envelope.sealed',
+  'envelope.declined',
+  'envelope.corrected',
+  'paper.registered',
+  'search.exported',
+  'document.added',
+  'document.removed',
+  'document.viewed',
+  'recipient.completed',
+  'email.sent',
+  'user.login',
+  'user.logout',
+] as const;
+const isKnownAction = (a: string): a is (typeof ACTIONS)[number] => (ACTIONS as readonly string[]).includes(a);
 
 function detailsText(d: unknown): string {
   if (!d || typeof d !== 'object' || Object.keys(d).length === 0) return '';
@@ -37,6 +41,8 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
   const actor = await requireAdmin();
   const wareki = await getShowWareki(actor.organizationId);
   const locale = await getLocale();
+  const tr = await getTranslator();
+  const actionName = (a: string) => (isKnownAction(a) ? tr(`auditAction.${a}`) : a);
   const sp = await searchParams;
   const before = typeof sp.before === 'string' ? sp.before : null;
   const action = typeof sp.action === 'string' && sp.action ? sp.action : null;
@@ -51,39 +57,39 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
   return (
     <>
       <div className="mb-3 flex flex-wrap items-center gap-4">
-        <h1 className="text-2xl font-bold">操作ログ</h1>
+        <h1 className="text-2xl font-bold">{tr('auditPage.title')}</h1>
         <form method="get" action="/audit" className="ml-auto flex items-center gap-2">
           <label htmlFor="audit-action" className="font-bold">
-            操作
+            {tr('audit.action')}
           </label>
           <select id="audit-action" name="action" defaultValue={action ?? ''} className="input w-auto">
-            <option value="">すべて</option>
-            {Object.entries(ACTIONS).map(([k, v]) => (
+            <option value="">{tr('auditPage.all')}</option>
+            {ACTIONS.map((k) => (
               <option key={k} value={k}>
-                {v}
+                {actionName(k)}
               </option>
             ))}
           </select>
           <button type="submit" className="btn btn-secondary">
-            絞り込む
+            {tr('auditPage.filter')}
           </button>
         </form>
       </div>
-      <p className="mb-3 text-sm text-solid-gray-700">操作ログは追記のみで、変更・削除はできません（記録ごとに前の記録のハッシュを含みます）。</p>
+      <p className="mb-3 text-sm text-solid-gray-700">{tr('auditPage.note')}</p>
       {events.length === 0 ? (
-        <p>操作ログはありません。</p>
+        <p>{tr('auditPage.empty')}</p>
       ) : (
         <div className="overflow-x-auto">
-          <table className="table-dense" aria-label="操作ログ">
+          <table className="table-dense" aria-label={tr('auditPage.title')}>
             <thead>
               <tr>
-                <th scope="col">番号</th>
-                <th scope="col">日時</th>
-                <th scope="col">操作</th>
-                <th scope="col">実行者</th>
-                <th scope="col">書類ID</th>
-                <th scope="col">IPアドレス</th>
-                <th scope="col">内容</th>
+                <th scope="col">{tr('auditPage.col.no')}</th>
+                <th scope="col">{tr('audit.time')}</th>
+                <th scope="col">{tr('audit.action')}</th>
+                <th scope="col">{tr('auditPage.col.actor')}</th>
+                <th scope="col">{tr('detail.documentNumber')}</th>
+                <th scope="col">{tr('audit.ip')}</th>
+                <th scope="col">{tr('auditPage.col.details')}</th>
               </tr>
             </thead>
             <tbody>
@@ -91,7 +97,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
                 <tr key={e.id.toString()}>
                   <td className="font-mono text-xs">{e.id.toString()}</td>
                   <td className="whitespace-nowrap">{formatDateTimeWithWareki(e.createdAt, wareki, locale)}</td>
-                  <td>{ACTIONS[e.action] ?? e.action}</td>
+                  <td>{actionName(e.action)}</td>
                   <td>{e.actorLabel ?? e.actorType}</td>
                   <td className="font-mono text-xs">{e.envelopeId && e.envelopeDocumentNumber ? <Link href={`/envelopes/${e.envelopeId}`}>{e.envelopeDocumentNumber}</Link> : ''}</td>
                   <td className="font-mono text-xs">{e.ip ?? ''}</td>
@@ -102,11 +108,11 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
           </table>
         </div>
       )}
-      <nav aria-label="ページ送り" className="mt-3 flex gap-4">
-        {before ? <Link href={link(null)}>« 最新</Link> : null}
+      <nav aria-label={tr('auditPage.pages')} className="mt-3 flex gap-4">
+        {before ? <Link href={link(null)}>{tr('auditPage.newest')}</Link> : null}
         {nextBefore ? (
           <Link href={link(nextBefore)} rel="next">
-            さらに古いログ »
+            {tr('auditPage.older')}
           </Link>
         ) : null}
       </nav>

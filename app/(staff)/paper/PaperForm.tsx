@@ -5,14 +5,17 @@
  * messages are shown in place; without it the browser follows the redirect.
  */
 import { useRef, useState } from 'react';
+import { translator, type Locale } from '@/lib/i18n';
 
 interface Props {
   maxUploadMb: number;
+  locale: Locale;
 }
 
 type FieldErrors = Record<string, string>;
 
-export function PaperForm({ maxUploadMb }: Props) {
+export function PaperForm({ maxUploadMb, locale }: Props) {
+  const tr = translator(locale);
   const formRef = useRef<HTMLFormElement>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -31,10 +34,10 @@ export function PaperForm({ maxUploadMb }: Props) {
         window.location.assign(`/envelopes/${body.id}?notice=paper`);
         return;
       }
-      setError(body.error?.message ?? `登録できませんでした（${res.status}）。`);
+      setError(body.error?.message ?? tr('paper.failedStatus', { status: res.status }));
       setFieldErrors(body.error?.fieldErrors ?? {});
     } catch {
-      setError('登録できませんでした。通信状態を確認してください。');
+      setError(tr('paper.failedNetwork'));
     } finally {
       setBusy(false);
     }
@@ -44,7 +47,7 @@ export function PaperForm({ maxUploadMb }: Props) {
     <div>
       <label htmlFor={`p-${name}`} className="field-label">
         {label}
-        {opts.required ? <span className="ml-1 text-sm text-error-2">（必須）</span> : null}
+        {opts.required ? <span className="ml-1 text-sm text-error-2">{tr('paper.required')}</span> : null}
       </label>
       <input
         id={`p-${name}`}
@@ -72,28 +75,29 @@ export function PaperForm({ maxUploadMb }: Props) {
           {error}
         </div>
       ) : null}
-      {field('title', '案件名', { required: true })}
-      {field('counterparty', '取引先', { required: true, placeholder: '例: 株式会社山田建設' })}
+      {field('title', tr('paper.field.title'), { required: true })}
+      {field('counterparty', tr('paper.field.counterparty'), { required: true, placeholder: tr('paper.field.counterpartyPlaceholder') })}
       <div className="grid gap-4 md:grid-cols-2">
-        {field('transactionDate', '取引年月日（契約日）', { type: 'date' })}
-        {field('contractNumber', '契約番号')}
+        {field('transactionDate', tr('paper.field.transactionDate'), { type: 'date' })}
+        {field('contractNumber', tr('paper.field.contractNumber'))}
       </div>
       <div className="grid gap-4 md:grid-cols-3">
-        {field('amount', '取引金額（円）', { inputMode: 'numeric', placeholder: '例: 12,345,000' })}
+        {field('amount', tr('paper.field.amount'), { inputMode: 'numeric', placeholder: tr('paper.field.amountPlaceholder') })}
         <div>
-          <span className="field-label">税込／税抜</span>
+          <span className="field-label">{tr('paper.field.tax')}</span>
           <label className="mr-4">
-            <input type="radio" name="amountTaxIncluded" value="true" defaultChecked /> 税込
+            <input type="radio" name="amountTaxIncluded" value="true" defaultChecked /> {tr('paper.field.taxIncluded')}
           </label>
           <label>
-            <input type="radio" name="amountTaxIncluded" value="false" /> 税抜
+            <input type="radio" name="amountTaxIncluded" value="false" /> {tr('paper.field.taxExcluded')}
           </label>
         </div>
-        {field('taxAmount', 'うち消費税額等（円）', { inputMode: 'numeric' })}
+        {field('taxAmount', tr('paper.field.taxAmount'), { inputMode: 'numeric' })}
       </div>
       <div>
         <label htmlFor="p-file" className="field-label">
-          スキャンした契約書（PDF、{maxUploadMb}MBまで）<span className="ml-1 text-sm text-error-2">（必須）</span>
+          {tr('paper.field.file', { mb: maxUploadMb })}
+          <span className="ml-1 text-sm text-error-2">{tr('paper.required')}</span>
         </label>
         <input
           id="p-file"
@@ -112,7 +116,7 @@ export function PaperForm({ maxUploadMb }: Props) {
         ) : null}
       </div>
       <button type="submit" className="btn btn-primary" disabled={busy} aria-busy={busy}>
-        {busy ? '登録しています…' : '書面契約を登録する'}
+        {busy ? tr('paper.submitting') : tr('paper.submit')}
       </button>
     </form>
   );

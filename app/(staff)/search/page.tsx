@@ -2,10 +2,8 @@ import Link from 'next/link';
 import { isAppError } from '@/lib/errors';
 import { formatDateTimeWithWareki, formatDateWithWareki, formatYen } from '@/lib/format';
 import {
-  EMPTY_FIELD_LABELS,
   EMPTY_FIELDS,
   ENVELOPE_STATUSES,
-  SORT_LABELS,
   STATUS_LABELS,
   parseSearchParams,
   searchEnvelopes,
@@ -16,9 +14,12 @@ import {
   type SortKey,
 } from '@/lib/search';
 import { EnvelopeStatusBadge } from '../../_components/StatusBadge';
+import type { Metadata } from 'next';
 import { getDb, getLocale, getTranslator, requireStaff } from '../../_lib/server';
 
-export const metadata = { title: '契約検索' };
+export async function generateMetadata(): Promise<Metadata> {
+  return { title: (await getTranslator())('search.title') };
+}
 
 type SP = Record<string, string | string[] | undefined>;
 
@@ -69,6 +70,9 @@ export default async function SearchPage({ searchParams }: { searchParams: Promi
     const dir = page.sort === key && page.direction === 'desc' ? 'asc' : 'desc';
     return withParams({ sort: key, dir });
   };
+  const fieldName = (k: SortKey | (typeof EMPTY_FIELDS)[number]) => tr(`search.field.${k}`);
+  const nf = (n: number) => n.toLocaleString(locale === 'en' ? 'en-US' : 'ja-JP');
+  const blank = <span className="text-solid-gray-700">{tr('search.blank')}</span>;
   const sortMark = (key: SortKey) => (page.sort === key ? (page.direction === 'asc' ? ' ▲' : ' ▼') : '');
   const ariaSort = (key: SortKey) => (page.sort === key ? (page.direction === 'asc' ? 'ascending' : 'descending') : 'none');
   const csvHref = `/api/search/export?${(() => {
@@ -109,69 +113,71 @@ export default async function SearchPage({ searchParams }: { searchParams: Promi
 
   return (
     <>
-      <h1 className="mb-3 text-2xl font-bold">契約検索</h1>
-      <form method="get" action="/search" role="search" aria-label="契約の検索条件" className="mb-4 rounded-lg border border-solid-gray-200 bg-white p-4">
+      <h1 className="mb-3 text-2xl font-bold">{tr('search.title')}</h1>
+      <form method="get" action="/search" role="search" aria-label={tr('search.formLabel')} className="mb-4 rounded-lg border border-solid-gray-200 bg-white p-4">
         <div className="grid gap-4 md:grid-cols-3">
-          {input('q', '取引先', { placeholder: '例: 川口、㈱山田建設', hint: '一部だけでも検索できます（全角・半角、㈱・（株）・株式会社の違いは区別しません）' })}
+          {input('q', tr('search.q'), { placeholder: tr('search.qPlaceholder'), hint: tr('search.qHint') })}
           <fieldset>
-            <legend className="field-label">取引年月日</legend>
+            <legend className="field-label">{tr('search.date')}</legend>
             <div className="flex items-center gap-2">
               <label htmlFor="s-dateFrom" className="sr-only">
-                取引年月日（から）
+                {tr('search.dateFrom')}
               </label>
               <input id="s-dateFrom" name="dateFrom" type="date" defaultValue={raw('dateFrom')} className="input" aria-invalid={fe.dateFrom ? true : undefined} />
               <span aria-hidden="true">〜</span>
               <label htmlFor="s-dateTo" className="sr-only">
-                取引年月日（まで）
+                {tr('search.dateTo')}
               </label>
               <input id="s-dateTo" name="dateTo" type="date" defaultValue={raw('dateTo')} className="input" aria-invalid={fe.dateTo ? true : undefined} />
             </div>
             {fe.dateFrom || fe.dateTo ? <p className="field-error">{fe.dateFrom ?? fe.dateTo}</p> : null}
           </fieldset>
           <fieldset>
-            <legend className="field-label">取引金額（円）</legend>
+            <legend className="field-label">{tr('search.amount')}</legend>
             <div className="flex items-center gap-2">
               <label htmlFor="s-amountMin" className="sr-only">
-                取引金額（以上）
+                {tr('search.amountMin')}
               </label>
-              <input id="s-amountMin" name="amountMin" inputMode="numeric" defaultValue={raw('amountMin')} placeholder="下限" className="input" aria-invalid={fe.amountMin ? true : undefined} />
+              <input id="s-amountMin" name="amountMin" inputMode="numeric" defaultValue={raw('amountMin')} placeholder={tr('search.min')} className="input" aria-invalid={fe.amountMin ? true : undefined} />
               <span aria-hidden="true">〜</span>
               <label htmlFor="s-amountMax" className="sr-only">
-                取引金額（以下）
+                {tr('search.amountMax')}
               </label>
-              <input id="s-amountMax" name="amountMax" inputMode="numeric" defaultValue={raw('amountMax')} placeholder="上限" className="input" aria-invalid={fe.amountMax ? true : undefined} />
+              <input id="s-amountMax" name="amountMax" inputMode="numeric" defaultValue={raw('amountMax')} placeholder={tr('search.max')} className="input" aria-invalid={fe.amountMax ? true : undefined} />
             </div>
             {fe.amountMin || fe.amountMax ? <p className="field-error">{fe.amountMin ?? fe.amountMax}</p> : null}
           </fieldset>
-          {input('title', '案件名')}
-          {input('contractNumber', '契約番号')}
-          {input('party', '署名者・送付先（氏名・メール・会社名）')}
+          {input('title', tr('search.titleField'))}
+          {input('contractNumber', tr('search.contractNumber'))}
+          {input('party', tr('search.party'))}
           <fieldset>
-            <legend className="field-label">状態</legend>
+            <legend className="field-label">{tr('search.status')}</legend>
             <div className="flex flex-wrap gap-x-3 gap-y-1">
               {ENVELOPE_STATUSES.map((s) => (
                 <label key={s} className="whitespace-nowrap">
-                  <input type="checkbox" name="status" value={s} defaultChecked={rawAll('status').includes(s)} /> {STATUS_LABELS[s]}
+                  <input type="checkbox" name="status" value={s} defaultChecked={rawAll('status').includes(s)} />{' '}
+                  {/* Japanese: the words of the CSV export (lib/search STATUS_LABELS); English: the catalogue's. */}
+                  {locale === 'en' ? tr(`status.${s}`) : STATUS_LABELS[s]}
                 </label>
               ))}
             </div>
           </fieldset>
           <div>
             <label htmlFor="s-kind" className="field-label">
-              書面／電子
+              {tr('search.kind')}
             </label>
             <select id="s-kind" name="kind" defaultValue={raw('kind')} className="input">
-              <option value="">すべて</option>
-              <option value="electronic">電子契約</option>
-              <option value="paper">書面契約</option>
+              <option value="">{tr('search.kind.all')}</option>
+              <option value="electronic">{tr('search.kind.electronic')}</option>
+              <option value="paper">{tr('search.kind.paper')}</option>
             </select>
           </div>
           <fieldset>
-            <legend className="field-label">空欄の項目で探す</legend>
+            <legend className="field-label">{tr('search.empty')}</legend>
             <div className="flex flex-wrap gap-x-3 gap-y-1">
               {EMPTY_FIELDS.map((f) => (
                 <label key={f} className="whitespace-nowrap">
-                  <input type="checkbox" name="empty" value={f} defaultChecked={rawAll('empty').includes(f)} /> {EMPTY_FIELD_LABELS[f]}が空欄
+                  <input type="checkbox" name="empty" value={f} defaultChecked={rawAll('empty').includes(f)} /> {tr('search.emptyField', { field: fieldName(f) })}
                 </label>
               ))}
             </div>
@@ -181,13 +187,13 @@ export default async function SearchPage({ searchParams }: { searchParams: Promi
         <input type="hidden" name="dir" value={page.direction} />
         <div className="mt-4 flex flex-wrap items-center gap-3">
           <button type="submit" className="btn btn-primary">
-            検索する
+            {tr('search.submit')}
           </button>
           <Link href="/search" className="btn btn-secondary">
-            条件をクリア
+            {tr('search.clear')}
           </Link>
           <label className="ml-auto whitespace-nowrap">
-            <input type="checkbox" name="wareki" value="1" defaultChecked={wareki} /> 和暦を併記する
+            <input type="checkbox" name="wareki" value="1" defaultChecked={wareki} /> {tr('search.wareki')}
           </label>
         </div>
       </form>
@@ -202,37 +208,50 @@ export default async function SearchPage({ searchParams }: { searchParams: Promi
         <section aria-labelledby="results-heading">
           <div className="mb-2 flex flex-wrap items-center gap-4">
             <h2 id="results-heading" className="text-xl font-bold" aria-live="polite">
-              検索結果 {result.total.capped ? `${result.total.count.toLocaleString('ja-JP')}件以上（約${(result.total.estimate ?? 0).toLocaleString('ja-JP')}件）` : `${result.total.count.toLocaleString('ja-JP')}件`}
+              {tr('search.results', {
+                count: result.total.capped
+                  ? tr('search.countCapped', { n: nf(result.total.count), estimate: nf(result.total.estimate ?? 0) })
+                  : tr('search.count', { n: nf(result.total.count) }),
+              })}
             </h2>
-            <span className="text-sm">並び順: {SORT_LABELS[page.sort]}（{page.direction === 'asc' ? '昇順' : '降順'}）</span>
+            <span className="text-sm">{tr('search.sortedBy', { key: fieldName(page.sort), dir: tr(page.direction === 'asc' ? 'search.asc' : 'search.desc') })}</span>
             {result.total.count > 0 ? (
               <a href={csvHref} className="btn btn-secondary ml-auto" download>
-                CSVでダウンロード（全件）
+                {tr('search.csv')}
               </a>
             ) : null}
           </div>
           {result.rows.length === 0 ? (
-            <p>条件に一致する契約はありません。</p>
+            <p>{tr('search.none')}</p>
           ) : (
             <div className="overflow-x-auto">
               <table className="table-dense" aria-describedby="results-heading">
                 <thead>
                   <tr>
-                    <th scope="col">書類ID</th>
-                    <th scope="col">案件名</th>
+                    <th scope="col">{tr('search.col.documentNumber')}</th>
+                    <th scope="col">{tr('search.col.title')}</th>
                     <th scope="col" aria-sort={ariaSort('counterparty')}>
-                      <Link href={sortLink('counterparty')}>取引先{sortMark('counterparty')}</Link>
+                      <Link href={sortLink('counterparty')}>
+                        {fieldName('counterparty')}
+                        {sortMark('counterparty')}
+                      </Link>
                     </th>
                     <th scope="col" aria-sort={ariaSort('transactionDate')}>
-                      <Link href={sortLink('transactionDate')}>取引年月日{sortMark('transactionDate')}</Link>
+                      <Link href={sortLink('transactionDate')}>
+                        {fieldName('transactionDate')}
+                        {sortMark('transactionDate')}
+                      </Link>
                     </th>
                     <th scope="col" aria-sort={ariaSort('amount')} className="text-right">
-                      <Link href={sortLink('amount')}>取引金額{sortMark('amount')}</Link>
+                      <Link href={sortLink('amount')}>
+                        {fieldName('amount')}
+                        {sortMark('amount')}
+                      </Link>
                     </th>
-                    <th scope="col">契約番号</th>
-                    <th scope="col">状態</th>
-                    <th scope="col">書面/電子</th>
-                    <th scope="col">完了日時</th>
+                    <th scope="col">{tr('search.contractNumber')}</th>
+                    <th scope="col">{tr('search.col.status')}</th>
+                    <th scope="col">{tr('search.col.kind')}</th>
+                    <th scope="col">{tr('search.col.completedAt')}</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -242,23 +261,27 @@ export default async function SearchPage({ searchParams }: { searchParams: Promi
                       <td>
                         <Link href={r.status === 'draft' ? `/envelopes/${r.id}/edit` : `/envelopes/${r.id}`}>{r.title}</Link>
                       </td>
-                      <td>{r.counterparty || <span className="text-solid-gray-700">（空欄）</span>}</td>
-                      <td className="whitespace-nowrap">{r.transactionDate ? formatDateWithWareki(r.transactionDate, wareki) : <span className="text-solid-gray-700">（空欄）</span>}</td>
+                      <td>{r.counterparty || blank}</td>
+                      <td className="whitespace-nowrap">{r.transactionDate ? formatDateWithWareki(r.transactionDate, wareki) : blank}</td>
                       <td className="whitespace-nowrap text-right">
                         {r.amount !== null ? (
                           <>
-                            {formatYen(r.amount)}
-                            <span className="text-xs text-solid-gray-700">（{r.amountTaxIncluded ? '税込' : '税抜'}）</span>
+                            {formatYen(r.amount, locale)}
+                            <span className="text-xs text-solid-gray-700">
+                              {locale === 'en' ? ' (' : '（'}
+                              {tr(r.amountTaxIncluded ? 'search.taxIncluded' : 'search.taxExcluded')}
+                              {locale === 'en' ? ')' : '）'}
+                            </span>
                           </>
                         ) : (
-                          <span className="text-solid-gray-700">（空欄）</span>
+                          blank
                         )}
                       </td>
                       <td>{r.contractNumber}</td>
                       <td>
                         <EnvelopeStatusBadge status={r.status} tr={tr} />
                       </td>
-                      <td>{r.isPaper ? '書面' : '電子'}</td>
+                      <td>{tr(r.isPaper ? 'search.paper' : 'search.electronic')}</td>
                       <td className="whitespace-nowrap">{formatDateTimeWithWareki(r.completedAt, wareki, locale)}</td>
                     </tr>
                   ))}
@@ -266,17 +289,17 @@ export default async function SearchPage({ searchParams }: { searchParams: Promi
               </table>
             </div>
           )}
-          <nav aria-label="ページ送り" className="mt-3 flex gap-4">
-            {page.cursor ? <Link href={withParams({ sort: page.sort, dir: page.direction })}>« 最初のページ</Link> : null}
+          <nav aria-label={tr('search.pages')} className="mt-3 flex gap-4">
+            {page.cursor ? <Link href={withParams({ sort: page.sort, dir: page.direction })}>{tr('search.first')}</Link> : null}
             {result.nextCursor ? (
               <Link href={withParams({ sort: page.sort, dir: page.direction, cursor: result.nextCursor })} rel="next">
-                次の{page.limit}件 »
+                {tr('search.next', { n: page.limit })}
               </Link>
             ) : null}
           </nav>
         </section>
       ) : !error ? (
-        <p className="text-solid-gray-700">条件を入力して「検索する」を押してください。条件なしで検索するとすべての契約を表示します。</p>
+        <p className="text-solid-gray-700">{tr('search.prompt')}</p>
       ) : null}
     </>
   );

@@ -1,0 +1,69 @@
+/**
+ * 契約検索 (/search), 書面契約の登録 (/paper) and 操作ログ (/audit) in English with the 「English» switch
+ * (ts_lang=en), and back in Japanese with the same labels as before (other e2e tests select on them).
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAppServer, type AppServer } from '../helpers/app-server';
+import { launchBrowser, newPage } from '../helpers/browser';
+
+let app: AppServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  [app, browser] = await Promise.all([startAppServer(), launchBrowser()]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  if (app && process.env.E2E_DEBUG) console.log(app.output());
+  await app?.stop();
+});
+
+async function login(page: Page) {
+  await page.goto('/login');
+  await page.getByLabel('メールアドレス').fill(app.admin.email);
+  await page.getByLabel('パスワード').fill(app.admin.password);
+  await page.getByRole('button', { name: 'ログイン' }).click();
+  await page.waitForURL('**/envelopes');
+}
+
+describe('staff pages in English', () => {
+  it('/search, /paper and /audit switch to English and back', async () => {
+    const { context, page } = await newPage(browser, app.baseUrl);
+    try {
+      await login(page);
+      await page.goto('/search');
+      expect(await page.locator('h1').textContent()).toBe('契約検索');
+      await page.getByRole('button', { name: 'English' }).click();
+      await expect.poll(() => page.locator('h1').textContent()).toBe('Contract search');
+      expect(await page.title()).toBe('Contract search | Tachiai Sign');
+      expect(await page.getByRole('textbox', { name: 'Supplier', exact: true }).isVisible()).toBe(true);
+      expect(await page.getByLabel('Transaction date (from)').isVisible()).toBe(true);
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      await page.waitForURL(/\/search\?/);
+      await expect.poll(() => page.locator('#results-heading').textContent()).toBe('Results: 0');
+      expect(await page.locator('main').textContent()).toContain('No contracts match.');
+
+      await page.goto('/paper');
+      expect(await page.locator('h1').textContent()).toBe('Register a paper contract');
+      expect(await page.getByLabel(/Scanned contract \(PDF, up to \d+ MB\)/).isVisible()).toBe(true);
+      expect(await page.getByRole('button', { name: 'Register the paper contract' }).isVisible()).toBe(true);
+
+      await page.goto('/audit');
+      expect(await page.locator('h1').textContent()).toBe('Audit log');
+      const table = page.getByRole('table', { name: 'Audit log' });
+      expect(await table.locator('th').allTextContents()).toEqual(['No.', 'Time', 'Action', 'By', 'Document ID', 'IP address', 'Details']);
+      expect(await page.getByLabel('Action').locator('option').allTextContents()).toContain('Paper contract registered');
+
+      await page.getByRole('button', { name: '日本語' }).click();
+      await expect.poll(() => page.locator('h1').textContent()).toBe('操作ログ');
+      expect(await page.getByLabel('操作', { exact: true }).locator('option').allTextContents()).toContain('書面契約を登録');
+      await page.goto('/paper');
+      expect(await page.getByRole('button', { name: '書面契約を登録する' }).isVisible()).toBe(true);
+      expect(await page.getByLabel('取引年月日（契約日）').isVisible()).toBe(true);
+    } finally {
+      await context.close();
+    }
+  });
+});
