@@ -19,7 +19,7 @@ import { getConfig } from '../config';
 import { getKeyProvider, pemToDerAll } from '../pki';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { PdfDict, PdfDocument, PdfName, PdfObj, PdfRef, PdfStream, PdfString, decodeStream, serialize, type XrefEntry } from '../pdf';
+import { Parser, PdfDict, PdfDocument, PdfName, PdfObj, PdfRef, PdfStream, PdfString, decodeStream, serialize, type XrefEntry } from '../pdf';
 import {
   OID,
   HASH_BY_OID,
@@ -487,11 +487,41 @@ function declaredPermission(doc: PdfDocument, value: PdfDict, fieldRef: PdfRef |
 }
 
 // ---------------------------------------------------------------------------------------------
+// Tying a signature dictionary to its signed bytes
+
+/**
+ * True when the object that holds the signature dictionary (the /V object, or the field itself for an
+ * inline /V) is an uncompressed object whose own bytes contain the /Contents gap. Then its other
+ * entries (/Reason, /M, /Name, /ByteRange …) lie inside the signed range. Otherwise a later update
+ * could copy another signature's /ByteRange and /Contents into a new dictionary with a forged /Reason.
+ */
+function holdsGap(doc: PdfDocument, r: RawSig, br: number[]): boolean {
+  const holder = r.valueRef ?? r.fieldRef;
+  const e = holder ? doc.xref.get(holder.num) : undefined;
+  if (!holder || !e || e.type !== 1 || e.offset >= br[1]) return false;
+  try {
+    const p = new Parser(doc.bytes, e.offset);
+    const ind = p.parseIndirect();
+    return ind.num === holder.num && br[2] <= p.pos;
+  } catch {
+    return false;
+  }
+}
+
+const sameRange = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Whether the signature's field object already existed in the revisions its ByteRange covers. */
+function fieldExistedWhenSigned(doc: PdfDocument, r: RawSig, end: number): boolean {
+  if (!r.fieldRef) return false;
+  const then = doc.viewBefore(end).get(r.fieldRef.num);
+  return !!then && then.type !== 0;
+}
 
 interface RawSig {
   fieldName: string;
   fieldRef?: PdfRef;
   field: PdfDict;
+  valueRef?: PdfRef;
   value: PdfDict;
   br: number[];
   contents: Uint8Array;
@@ -527,6 +557,7 @@ export async function verifyPdf(pdf: Uint8Array, opts: VerifyOptions = {}): Prom
       fieldName: f.name,
       fieldRef: f.fieldRef,
       field: f.field,
+      valueRef: f.valueRef,
       value: v,
       br: Array.isArray(brv) && brv.every((x) => typeof x === 'number') ? (brv as number[]) : [],
       contents: c instanceof PdfString ? c.bytes : new Uint8Array(0),
@@ -593,6 +624,9 @@ export async function verifyPdf(pdf: Uint8Array, opts: VerifyOptions = {}): Prom
         const end = br[2] + br[3];
         const tail = Buffer.from(pdf.buffer, pdf.byteOffset + Math.max(0, end - 16), Math.min(16, end)).toString('latin1');
         if (!/%%EOF\s*$/.test(tail)) (brOk = false), (brMsg = '署名対象範囲が改訂の終わり（%%EOF）で終わっていません');
+        else if (!holdsGap(doc, r, br)) (brOk = false), (brMsg = '署名辞書が署名値（/Contents）を含んでいません（別の署名の署名範囲と署名値の流用）');
+        else if (raws.some((o) => o !== r && sameRange(o.br, br)) && !fieldExistedWhenSigned(doc, r, end))
+          (brOk = false), (brMsg = '後から追加された署名欄が、既存の署名の署名値を共有しています');
       }
     }
     rep.checks.byteRange = brOk ? ok(brMsg) : ng(brMsg);

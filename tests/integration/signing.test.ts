@@ -155,6 +155,20 @@ describe('decline (差し戻し)', () => {
 });
 
 describe('アクセスコード', () => {
+  it('the lock-out holds under concurrency: parallel wrong guesses get at most ACCESS_CODE_MAX_FAILURES tries', async () => {
+    const db = tdb.prisma;
+    const { actor } = await createOrgWithStaff(db);
+    const s = supplierSigner({ accessCode: 'Parallel-2026' });
+    await createSentEnvelope(db, actor, { recipients: [s] });
+    const token = await tokenFor(s.email);
+    const guesses = Array.from({ length: 4 * ACCESS_CODE_MAX_FAILURES }, (_, i) => `wrong-${i}`);
+    const results = await Promise.all(guesses.map((g) => codeOf(verifyAccessCode(db, token, g))));
+    expect(results.filter((r) => r === 'unauthorized').length).toBeLessThanOrEqual(ACCESS_CODE_MAX_FAILURES);
+    expect(results.filter((r) => r !== 'unauthorized').every((r) => r === 'locked')).toBe(true);
+    // Locked now: even the right code is refused.
+    expect(await codeOf(verifyAccessCode(db, token, 'Parallel-2026'))).toBe('locked');
+  });
+
   it('requires the code before documents are shown and locks out after repeated failures', async () => {
     const db = tdb.prisma;
     const { actor } = await createOrgWithStaff(db);

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { sealPdf, verifyPdf } from '../../lib/pades';
 import { sealPdfIgnoringLocks } from '../../lib/pades/seal';
 import type { SigningKey } from '../../lib/pki/types';
+import { IncrementalPdf, PdfDict, PdfDocument, PdfRef, PdfString, type PdfObj } from '../../lib/pdf';
 import { corpusFile } from '../helpers/pdf-corpus';
 import {
   findSignatures,
@@ -174,6 +175,57 @@ describe('tampered sealed PDFs', () => {
     const r = await ours(t);
     expect(r.valid).toBe(false);
     expect(r.signatures[0].checks.modifications.ok).toBe(false);
+  });
+
+  /**
+   * Someone's ordinary (non-locking) signature — new signatures may follow it — and an update that
+   * adds a field named Forged1 whose /V is `value(orig, w)`.
+   */
+  async function withExtraField(value: (orig: ReturnType<PdfDocument['signatureFields']>[number], w: IncrementalPdf) => PdfRef | [PdfRef, PdfDict]) {
+    const base = Buffer.from(await sealPdf(corpusFile('chromium'), { ...opts(pki.rsaKey), lockDocument: false }));
+    const doc = new PdfDocument(base);
+    const w = new IncrementalPdf(doc);
+    const orig = doc.signatureFields().find((f) => f.value?.nameOf('SubFilter') === 'ETSI.CAdES.detached')!;
+    const objects: Array<[PdfRef, PdfObj]> = [];
+    const v = value(orig, w);
+    const sigRef = Array.isArray(v) ? v[0] : v;
+    if (Array.isArray(v)) objects.push(v);
+    const fieldRef = w.allocate();
+    objects.push([fieldRef, orig.field.clone().set('T', PdfString.fromText('Forged1')).set('V', sigRef)]);
+    const acroRef = w.dict(w.rootRef)!.get('AcroForm') as PdfRef;
+    const acro = w.dict(acroRef)!.clone();
+    acro.set('Fields', [...(w.resolve(acro.get('Fields')) as PdfRef[]), fieldRef]);
+    objects.push([acroRef, acro]);
+    const pageRef = orig.field.get('P') as PdfRef;
+    const page = w.dict(pageRef)!;
+    const annots = page.get('Annots');
+    if (annots instanceof PdfRef) objects.push([annots, [...(w.resolve(annots) as PdfRef[]), fieldRef]]);
+    else objects.push([pageRef, page.clone().set('Annots', [...((annots as PdfRef[]) ?? []), fieldRef])]);
+    w.append(objects);
+    const t = Buffer.from(w.toBytes());
+    expect(t.subarray(0, base.length).equals(base)).toBe(true);
+    const r = await ours(t);
+    return { r, copy: r.signatures.find((x) => x.fieldName === 'Forged1')!, genuine: r.signatures.find((x) => x.fieldName === orig.name)! };
+  }
+
+  it('a signature copied into a new field with a forged dictionary (same ByteRange and /Contents)', async () => {
+    const { r, copy, genuine } = await withExtraField((orig, w) => [
+      w.allocate(),
+      orig.value!.clone().set('Reason', PdfString.fromText('偽の理由：金額 1,000,000円に合意')).set('M', PdfString.fromText('D:20200101000000Z')),
+    ]);
+    expect(copy.reason).toContain('偽の理由');
+    expect(copy.valid).toBe(false);
+    expect(copy.checks.byteRange.ok).toBe(false);
+    expect(r.valid).toBe(false);
+    expect(genuine.valid).toBe(true); // the genuine signature itself is untouched
+  });
+
+  it('a new field pointing at an existing signature value (two signatures sharing one range)', async () => {
+    const { r, copy, genuine } = await withExtraField((orig) => orig.valueRef!);
+    expect(copy.valid).toBe(false);
+    expect(copy.checks.byteRange.message).toContain('共有');
+    expect(r.valid).toBe(false);
+    expect(genuine.valid).toBe(true);
   });
 
   it('a PDF without signatures is not valid', async () => {
