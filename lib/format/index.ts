@@ -38,10 +38,11 @@ export function formatWareki(d: Date | string | null | undefined): string {
     .replace(/(\D)1年/, '$1元年');
 }
 
-/** 2026年11月27日（令和8年11月27日） when wareki is on. */
-export function formatDateWithWareki(d: Date | string | null | undefined, showWareki: boolean): string {
+/** 2026年11月27日（令和8年11月27日） when wareki is on (English: 2026-11-27 (令和8年11月27日)). */
+export function formatDateWithWareki(d: Date | string | null | undefined, showWareki: boolean, locale: Locale = 'ja'): string {
   if (!d) return '';
-  return showWareki ? `${formatDate(d)}（${formatWareki(d)}）` : formatDate(d);
+  if (!showWareki) return formatDate(d, locale);
+  return locale === 'en' ? `${formatDate(d, locale)} (${formatWareki(d)})` : `${formatDate(d)}（${formatWareki(d)}）`;
 }
 
 /** 2026/11/27 15:04 (Asia/Tokyo). */

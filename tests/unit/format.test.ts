@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDate, formatDateTime, formatDateTimeWithWareki, formatWareki, formatYen, todayInTokyo } from '../../lib/format';
+import { formatDate, formatDateTime, formatDateTimeWithWareki, formatDateWithWareki, formatWareki, formatYen, todayInTokyo } from '../../lib/format';
 
 describe('format', () => {
   it('shows amounts in 円 with separators', () => {
@@ -16,6 +16,12 @@ describe('format', () => {
   it('shows instants in Asia/Tokyo', () => {
     expect(formatDateTime(new Date('2026-11-26T23:30:00Z'))).toBe('2026/11/27 08:30:00');
     expect(todayInTokyo(new Date('2026-11-26T15:30:00Z'))).toBe('2026-11-27');
+  });
+  it('shows a date with its 和暦 in the page language', () => {
+    expect(formatDateWithWareki('2026-04-05', true)).toBe('2026年4月5日（令和8年4月5日）');
+    expect(formatDateWithWareki('2026-04-05', false)).toBe('2026年4月5日');
+    expect(formatDateWithWareki('2026-04-05', true, 'en')).toBe('2026-04-05 (令和8年4月5日)');
+    expect(formatDateWithWareki('2026-04-05', false, 'en')).toBe('2026-04-05');
   });
   it('shows an instant with its 和暦 date (Tokyo calendar day) when the organisation shows 和暦', () => {
     const d = new Date('2019-04-30T15:30:00Z'); // 2019-05-01 00:30 in Tokyo: the first day of 令和

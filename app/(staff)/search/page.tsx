@@ -262,7 +262,7 @@ export default async function SearchPage({ searchParams }: { searchParams: Promi
                         <Link href={r.status === 'draft' ? `/envelopes/${r.id}/edit` : `/envelopes/${r.id}`}>{r.title}</Link>
                       </td>
                       <td>{r.counterparty || blank}</td>
-                      <td className="whitespace-nowrap">{r.transactionDate ? formatDateWithWareki(r.transactionDate, wareki) : blank}</td>
+                      <td className="whitespace-nowrap">{r.transactionDate ? formatDateWithWareki(r.transactionDate, wareki, locale) : blank}</td>
                       <td className="whitespace-nowrap text-right">
                         {r.amount !== null ? (
                           <>

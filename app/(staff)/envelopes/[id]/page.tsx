@@ -106,7 +106,7 @@ export default async function EnvelopeDetailPage({
         <dt className="font-bold">{tr('form.counterparty')}</dt>
         <dd>{env.counterparty}</dd>
         <dt className="font-bold">{tr('form.transactionDate')}</dt>
-        <dd>{formatDateWithWareki(env.transactionDate, wareki) || '—'}</dd>
+        <dd>{formatDateWithWareki(env.transactionDate, wareki, locale) || '—'}</dd>
         <dt className="font-bold">取引金額</dt>
         <dd>{env.amount !== null ? `${formatYen(env.amount, locale)}（${env.amountTaxIncluded ? '税込' : '税抜'}）` : '—'}</dd>
         <dt className="font-bold">{tr('form.contractNumber')}</dt>
