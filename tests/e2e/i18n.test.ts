@@ -1,6 +1,7 @@
 /**
- * 契約検索 (/search), 書面契約の登録 (/paper) and 操作ログ (/audit) in English with the 「English» switch
- * (ts_lang=en), and back in Japanese with the same labels as before (other e2e tests select on them).
+ * 契約検索 (/search), 書面契約の登録 (/paper), 操作ログ (/audit) and the link-problem pages of /sign and
+ * /download in English with the 「English」 switch (ts_lang=en), and back in Japanese with the same
+ * labels as before (other e2e tests select on them).
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,7 +57,17 @@ describe('staff pages in English', () => {
       expect(await table.locator('th').allTextContents()).toEqual(['No.', 'Time', 'Action', 'By', 'Document ID', 'IP address', 'Details']);
       expect(await page.getByLabel('Action').locator('option').allTextContents()).toContain('Paper contract registered');
 
+      // The public pages' problem texts too (an unknown link), with the same switch back.
+      const unknown = 'x'.repeat(43);
+      await page.goto(`/sign/${unknown}`);
+      expect(await page.getByTestId('link-problem').locator('h1').textContent()).toBe('This link is not valid');
+      await page.goto(`/download/${unknown}`);
+      expect(await page.getByTestId('download-problem').locator('h1').textContent()).toBe('This link is not valid');
       await page.getByRole('button', { name: '日本語' }).click();
+      await expect.poll(() => page.locator('h1').textContent()).toBe('このリンクは無効です');
+      expect(page.url()).toContain(`/download/${unknown}`);
+
+      await page.goto('/audit');
       await expect.poll(() => page.locator('h1').textContent()).toBe('操作ログ');
       expect(await page.getByLabel('操作', { exact: true }).locator('option').allTextContents()).toContain('書面契約を登録');
       await page.goto('/paper');
