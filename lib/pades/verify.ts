@@ -171,6 +171,9 @@ function buildChain(leaf: Uint8Array, pool: Uint8Array[], anchors: Uint8Array[],
     const issuer = candidates.find((c) => {
       try {
         const ix = X509(c);
+        // Below the anchor only CA certificates (basicConstraints CA:TRUE) may issue: otherwise any
+        // holder of an end-entity certificate from a trusted CA could mint a certificate for anyone.
+        if (!ix.ca && !anchors.some((a) => eq(a, c))) return false;
         return cx.checkIssued(ix) && cx.verify(ix.publicKey);
       } catch {
         return false;

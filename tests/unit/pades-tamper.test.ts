@@ -1,7 +1,10 @@
 /**
  * Tampering: each case must be reported invalid by our verifier AND by at least one independent tool.
  */
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { PDFDocument, rgb } from '@cantoo/pdf-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sealPdf, verifyPdf } from '../../lib/pades';
@@ -226,6 +229,32 @@ describe('tampered sealed PDFs', () => {
     expect(copy.checks.byteRange.message).toContain('共有');
     expect(r.valid).toBe(false);
     expect(genuine.valid).toBe(true);
+  });
+
+  it('a seal certificate issued by an end-entity certificate (not a CA) of the trusted root', async () => {
+    // A customer of the same CA holds an ordinary certificate (CA:FALSE, no key usage) and uses its key
+    // to issue itself a "seal" certificate: the chain must not be accepted through a non-CA certificate.
+    const sh = (args: string[]) => execFileSync('openssl', args, { cwd: pki.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    writeFileSync(path.join(pki.dir, 'ee.cnf'), '[ee]\nbasicConstraints=CA:FALSE\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n');
+    sh(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'cust.key', '-out', 'cust.csr', '-subj', '/O=Customer/CN=Customer']);
+    sh(['x509', '-req', '-in', 'cust.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-CAcreateserial', '-out', 'cust.pem', '-days', '30', '-sha256', '-extfile', 'ee.cnf', '-extensions', 'ee']);
+    sh(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'forged.key', '-out', 'forged.csr', '-subj', '/O=Tachiai Test/CN=Tachiai Seal RSA']);
+    sh(['x509', '-req', '-in', 'forged.csr', '-CA', 'cust.pem', '-CAkey', 'cust.key', '-CAcreateserial', '-out', 'forged.pem', '-days', '30', '-sha256', '-extfile', 'ext.cnf', '-extensions', 'seal']);
+    const der = (f: string) => new Uint8Array(new crypto.X509Certificate(readFileSync(path.join(pki.dir, f))).raw);
+    const forgedKey = crypto.createPrivateKey(readFileSync(path.join(pki.dir, 'forged.key')));
+    const forged: SigningKey = {
+      certificate: der('forged.pem'),
+      chain: [der('cust.pem'), pki.rootDer],
+      algorithm: 'RSA',
+      sign: async (d) => new Uint8Array(crypto.sign('sha256', d, forgedKey)),
+    };
+    const t = await sealPdf(corpusFile('chromium'), opts(forged));
+    const r = await ours(t);
+    expect(r.signatures[0].checks.integrity.ok).toBe(true);
+    expect(r.signatures[0].checks.certificate.ok).toBe(false);
+    expect(r.valid).toBe(false);
+    // OpenSSL agrees: the chain goes through a certificate that is not a CA.
+    expect((await opensslCmsVerify(t, findSignatures(t)[0], pki.rootPem)).ok).toBe(false);
   });
 
   it('a PDF without signatures is not valid', async () => {
