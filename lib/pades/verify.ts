@@ -289,7 +289,20 @@ function revocationStatus(cert: Uint8Array, issuer: Uint8Array, dss: Dss): 'good
       const resp = pkijs.OCSPResponse.fromBER(toAB(der));
       if (!resp.responseBytes) continue;
       const basic = pkijs.BasicOCSPResponse.fromBER(toAB(resp.responseBytes.response.valueBlock.valueHexView));
-      const signers = [issuer, ...(basic.certs ?? []).map((x) => new Uint8Array(x.toSchema().toBER(false)))];
+      // Signed by the issuer itself, or by a responder certificate the issuer gave id-kp-OCSPSigning
+      // (RFC 6960 §4.2.2.2) — not by whatever certificate the response happens to carry.
+      const issuerX = X509(issuer);
+      const delegated = (basic.certs ?? [])
+        .map((x) => new Uint8Array(x.toSchema().toBER(false)))
+        .filter((d) => {
+          try {
+            const x = X509(d);
+            return x.checkIssued(issuerX) && x.verify(issuerX.publicKey) && (x.keyUsage ?? []).includes('1.3.6.1.5.5.7.3.9');
+          } catch {
+            return false;
+          }
+        });
+      const signers = [issuer, ...delegated];
       const signedOk = signers.some((s) => verifyTbs(basic.tbsResponseData.tbsView, basic.signatureAlgorithm.algorithmId, basic.signature.valueBlock.valueHexView, s));
       if (!signedOk) continue;
       for (const sr of basic.tbsResponseData.responses) {

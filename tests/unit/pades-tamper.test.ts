@@ -257,6 +257,47 @@ describe('tampered sealed PDFs', () => {
     expect((await opensslCmsVerify(t, findSignatures(t)[0], pki.rootPem)).ok).toBe(false);
   });
 
+  it('an OCSP response signed by someone other than the issuer or its authorised responder is no revocation evidence', async () => {
+    // A self-made "responder" certificate says `good` for the seal certificate (openssl ocsp).
+    const sh = (args: string[]) => execFileSync('openssl', args, { cwd: pki.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    sh(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'rogue.key', '-out', 'rogue.pem', '-days', '30', '-subj', '/CN=Rogue OCSP']);
+    const seal = new crypto.X509Certificate(pki.rsaKey.certificate);
+    const exp = new Date(seal.validTo).toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z';
+    writeFileSync(path.join(pki.dir, 'rogue-index.txt'), `V\t${exp}\t\t${seal.serialNumber}\tunknown\t/O=Tachiai Test/CN=Tachiai Seal RSA\n`);
+    writeFileSync(path.join(pki.dir, 'seal-rsa.der.pem'), seal.toString());
+    sh(['ocsp', '-issuer', 'root.pem', '-cert', 'seal-rsa.der.pem', '-no_nonce', '-reqout', 'rogue-req.der']);
+    sh(['ocsp', '-index', 'rogue-index.txt', '-rsigner', 'rogue.pem', '-rkey', 'rogue.key', '-CA', 'root.pem', '-reqin', 'rogue-req.der', '-respout', 'rogue-resp.der', '-ndays', '7']);
+    const forgedOcsp = new Uint8Array(readFileSync(path.join(pki.dir, 'rogue-resp.der')));
+    // The TSA certificate gets a genuine response, signed by the root (its issuer).
+    const tsaCert = new crypto.X509Certificate(readFileSync(path.join(pki.dir, 'tsa.pem')));
+    writeFileSync(path.join(pki.dir, 'tsa-index.txt'), `V\t${exp}\t\t${tsaCert.serialNumber}\tunknown\t/O=Tachiai Test/CN=Tachiai Test TSA\n`);
+    sh(['ocsp', '-issuer', 'root.pem', '-cert', 'tsa.pem', '-no_nonce', '-reqout', 'tsa-req.der']);
+    sh(['ocsp', '-index', 'tsa-index.txt', '-rsigner', 'root.pem', '-rkey', 'root.key', '-CA', 'root.pem', '-reqin', 'tsa-req.der', '-respout', 'tsa-resp.der', '-ndays', '7']);
+    const tsaOcsp = new Uint8Array(readFileSync(path.join(pki.dir, 'tsa-resp.der')));
+    const rogueRevocation = async (chain: Uint8Array[]) => ({ certs: [...chain, pki.rootDer], crls: [], ocsps: [forgedOcsp, tsaOcsp] });
+    const t = await sealPdf(corpusFile('chromium'), { ...opts(pki.rsaKey), revocation: rogueRevocation });
+    const r = await ours(t);
+    expect(r.signatures[0].checks.revocation?.ok).toBe(false);
+    expect(r.level).toBe('B-T');
+    // With only the genuine responses (the root answering for both), the same file reaches B-LTA.
+    sh(['ocsp', '-index', 'rogue-index.txt', '-rsigner', 'root.pem', '-rkey', 'root.key', '-CA', 'root.pem', '-reqin', 'rogue-req.der', '-respout', 'seal-resp.der', '-ndays', '7']);
+    const sealOcsp = new Uint8Array(readFileSync(path.join(pki.dir, 'seal-resp.der')));
+    const good = await sealPdf(corpusFile('chromium'), { ...opts(pki.rsaKey), revocation: async (chain: Uint8Array[]) => ({ certs: [...chain, pki.rootDer], crls: [], ocsps: [sealOcsp, tsaOcsp] }) });
+    const rg = await ours(good);
+    expect(rg.signatures[0].checks.revocation?.ok).toBe(true);
+    expect(rg.level).toBe('B-LTA');
+    // OpenSSL refuses the response too.
+    const v = (() => {
+      try {
+        sh(['ocsp', '-respin', 'rogue-resp.der', '-issuer', 'root.pem', '-cert', 'seal-rsa.der.pem', '-CAfile', 'root.pem']);
+        return 'ok';
+      } catch {
+        return 'refused';
+      }
+    })();
+    expect(v).toBe('refused');
+  });
+
   it('a PDF without signatures is not valid', async () => {
     const r = await ours(corpusFile('chromium'));
     expect(r.valid).toBe(false);
