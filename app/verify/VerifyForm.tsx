@@ -5,7 +5,7 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import { formatDateTime } from '@/lib/format';
-import { translator, type Locale, type MessageKey, type Translate } from '@/lib/i18n';
+import { localizeApiMessage, translator, type Locale, type MessageKey, type Translate } from '@/lib/i18n';
 import type { SignatureReport, VerificationReport } from '@/lib/pades';
 
 const CHECK_LABELS: Record<string, MessageKey> = {
@@ -111,7 +111,7 @@ export function VerifyForm({ locale }: { locale: Locale }) {
     try {
       const res = await fetch('/api/verify', { method: 'POST', body: form });
       const body = await res.json();
-      if (!res.ok) setError(body?.error?.message ?? tr('verify.failed'));
+      if (!res.ok) setError(body?.error?.message ? localizeApiMessage(locale, String(body.error.message)) : tr('verify.failed'));
       else setReport(body as VerificationReport);
     } catch {
       setError(tr('verify.network'));

@@ -26,3 +26,47 @@ export function translator(locale: Locale) {
 }
 
 export type Translate = ReturnType<typeof translator>;
+
+type Pattern = { key: MessageKey; re: RegExp; names: string[] };
+let apiPatterns: Pattern[] | undefined;
+
+function patterns(): Pattern[] {
+  apiPatterns ??= (Object.keys(ja) as MessageKey[])
+    .filter((k) => k.startsWith('apiError.'))
+    .map((key) => {
+      const names: string[] = [];
+      const src = ja[key].split(/(\{\w+\})/).map((part) => {
+        const m = /^\{(\w+)\}$/.exec(part);
+        if (!m) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        names.push(m[1]);
+        return '([\\s\\S]+?)';
+      });
+      return { key, re: new RegExp(`^${src.join('')}$`), names };
+    });
+  return apiPatterns;
+}
+
+/** A Japanese text that is exactly one of the link-problem titles/bodies, in English. */
+function localizePart(value: string): string {
+  for (const k of Object.keys(ja) as MessageKey[]) {
+    if ((k.startsWith('linkProblem.') || k.startsWith('downloadProblem.')) && ja[k] === value) return en[k] ?? value;
+  }
+  return value;
+}
+
+/**
+ * An error message from our API (lib/ and the route handlers write Japanese) in the page language:
+ * the texts of the `apiError.*` keys, with their {placeholders}, are recognised and given in English;
+ * anything else is returned as it is.
+ */
+export function localizeApiMessage(locale: Locale, message: string): string {
+  if (locale !== 'en') return message;
+  for (const p of patterns()) {
+    const m = p.re.exec(message);
+    if (!m) continue;
+    const vars: Record<string, string> = {};
+    p.names.forEach((n, i) => (vars[n] = localizePart(m[i + 1])));
+    return t('en', p.key, vars);
+  }
+  return message;
+}

@@ -5,7 +5,7 @@
  */
 import { useRouter } from 'next/navigation';
 import { useRef, useState, type FormEvent } from 'react';
-import { translator, type Locale, type Translate } from '@/lib/i18n';
+import { localizeApiMessage, translator, type Locale } from '@/lib/i18n';
 import { PdfViewer } from './PdfViewer';
 
 export interface SigningAppProps {
@@ -23,12 +23,16 @@ export interface SigningAppProps {
 
 type ApiResult = { ok: true; [k: string]: unknown } | { ok: false; message: string; fieldErrors?: Record<string, string> };
 
-async function post(tr: Translate, url: string, body: unknown = {}): Promise<ApiResult> {
+/** POST to our API; error messages (Japanese from the server) are given in the page language. */
+async function post(locale: Locale, url: string, body: unknown = {}): Promise<ApiResult> {
+  const tr = translator(locale);
+  const l10n = (m: string) => localizeApiMessage(locale, m);
   try {
     const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), credentials: 'same-origin' });
     const json = (await res.json().catch(() => ({}))) as { error?: { message?: string; fieldErrors?: Record<string, string> } } & Record<string, unknown>;
     if (res.ok) return { ok: true, ...json };
-    return { ok: false, message: json.error?.message ?? tr('sign.error.generic'), fieldErrors: json.error?.fieldErrors };
+    const fieldErrors = json.error?.fieldErrors ? Object.fromEntries(Object.entries(json.error.fieldErrors).map(([k, v]) => [k, l10n(v)])) : undefined;
+    return { ok: false, message: json.error?.message ? l10n(json.error.message) : tr('sign.error.generic'), fieldErrors };
   } catch {
     return { ok: false, message: tr('sign.error.network') };
   }
@@ -103,7 +107,7 @@ function AuthPanel(p: SigningAppProps) {
     e.preventDefault();
     const code = String(new FormData(e.currentTarget).get('code') ?? '');
     setBusy(true);
-    const r = step === 'access_code' ? await post(tr, `/api/sign/${p.token}/access-code`, { code }) : await post(tr, `/api/sign/${p.token}/otp`, { action: 'verify', code });
+    const r = step === 'access_code' ? await post(p.locale, `/api/sign/${p.token}/access-code`, { code }) : await post(p.locale, `/api/sign/${p.token}/otp`, { action: 'verify', code });
     setBusy(false);
     if (r.ok) {
       setError(null);
@@ -113,7 +117,7 @@ function AuthPanel(p: SigningAppProps) {
 
   async function sendOtp() {
     setBusy(true);
-    const r = await post(tr, `/api/sign/${p.token}/otp`, { action: 'send' });
+    const r = await post(p.locale, `/api/sign/${p.token}/otp`, { action: 'send' });
     setBusy(false);
     if (r.ok) {
       setOtpSent(String(r.sentTo ?? p.otpDestination));
@@ -201,7 +205,7 @@ function SignPanel(p: SigningAppProps) {
 
   async function complete() {
     setBusy(true);
-    const r = await post(tr, `/api/sign/${p.token}/complete`);
+    const r = await post(p.locale, `/api/sign/${p.token}/complete`);
     setBusy(false);
     confirmRef.current?.close();
     if (r.ok) router.refresh();
@@ -212,7 +216,7 @@ function SignPanel(p: SigningAppProps) {
     e.preventDefault();
     const reason = String(new FormData(e.currentTarget).get('reason') ?? '');
     setBusy(true);
-    const r = await post(tr, `/api/sign/${p.token}/decline`, { reason });
+    const r = await post(p.locale, `/api/sign/${p.token}/decline`, { reason });
     setBusy(false);
     if (r.ok) {
       declineRef.current?.close();
