@@ -17,7 +17,8 @@ import type { Db } from '../db';
 import { AppError } from '../errors';
 import { formatDateTime } from '../format';
 import type { AuditEvent, Recipient } from '../generated/prisma/client';
-import { registerJobHandler } from '../jobs';
+import type { StaffActor } from '../auth/types';
+import { enqueueJob, registerJobHandler } from '../jobs';
 import { enqueueEmail } from '../mail';
 import { sealPdf } from '../pades';
 import { getKeyProvider, type KeyProvider } from '../pki';
@@ -25,7 +26,8 @@ import { hashToken, newToken } from '../security';
 import { deleteBlob, putBlob, readBlob } from '../storage';
 import type { TsaClient } from '../tsa/types';
 import { renderCompletionEmail } from '../../emails/completion';
-import { SEAL_JOB } from './signing';
+import { lockEnvelope, staffAudit, type ServiceContext } from './common';
+import { SEAL_JOB, SEAL_MAX_ATTEMPTS } from './signing';
 
 export const SERVICE_NAME = '立会サイン';
 
@@ -320,5 +322,73 @@ registerJobHandler<z.infer<typeof sealJobPayload>>(
       throw e;
     }
   },
-  { schema: sealJobPayload, leaseMs: 10 * 60_000 },
+  {
+    schema: sealJobPayload,
+    leaseMs: 10 * 60_000,
+    // 30 s, 1 min, 2 min … then hourly: with SEAL_MAX_ATTEMPTS this rides out a TSA outage of ~2 days.
+    backoffMs: (n) => Math.min(30_000 * 2 ** Math.max(0, n - 1), 3_600_000),
+  },
 );
+
+export interface SealingStatus {
+  /** queued / running / retrying (a failed attempt, another one scheduled) / stopped (no attempts left) */
+  state: 'queued' | 'running' | 'retrying' | 'stopped' | 'missing';
+  attempts: number;
+  maxAttempts: number;
+  nextAttemptAt: Date | null;
+}
+
+/** The seal job of an envelope in `sealing`, for the staff envelope page. Organisation-scoped. */
+export async function getSealingStatus(db: Db, actor: StaffActor, envelopeId: string): Promise<SealingStatus | null> {
+  const env = await db.envelope.findFirst({ where: { id: envelopeId, organizationId: actor.organizationId }, select: { status: true } });
+  if (!env || env.status !== 'sealing') return null;
+  const job = await db.job.findUnique({ where: { name_singletonKey: { name: SEAL_JOB, singletonKey: envelopeId } } });
+  if (!job) return { state: 'missing', attempts: 0, maxAttempts: 0, nextAttemptAt: null };
+  const state =
+    job.status === 'running'
+      ? 'running'
+      : job.status === 'failed'
+        ? job.attempts >= job.maxAttempts
+          ? 'stopped'
+          : 'retrying'
+        : job.status === 'pending'
+          ? 'queued'
+          : 'running';
+  return { state, attempts: job.attempts, maxAttempts: job.maxAttempts, nextAttemptAt: state === 'retrying' || state === 'queued' ? job.runAt : null };
+}
+
+/**
+ * Staff retry of a seal that stopped (e.g. the TSA was unreachable for longer than the retry window).
+ * Re-arms the one seal job of the envelope (never a second one), so sealing and emails still happen
+ * exactly once. A job that is queued, running or still retrying is left alone.
+ */
+export async function retrySealing(
+  db: Db,
+  actor: StaffActor,
+  envelopeId: string,
+  ctx: ServiceContext,
+): Promise<{ rearmed: boolean }> {
+  return db.$transaction(async (tx) => {
+    const env = await lockEnvelope(tx, actor, envelopeId);
+    if (env.status !== 'sealing') {
+      throw new AppError('invalid_state', '封緘処理中の封筒ではないため、再試行できません。');
+    }
+    const now = ctx.now ?? new Date();
+    const job = await tx.job.findUnique({ where: { name_singletonKey: { name: SEAL_JOB, singletonKey: envelopeId } } });
+    let rearmed = false;
+    if (!job) {
+      await enqueueJob(tx, SEAL_JOB, { envelopeId }, { singletonKey: envelopeId, maxAttempts: SEAL_MAX_ATTEMPTS });
+      rearmed = true;
+    } else if (job.status === 'failed' && job.attempts >= job.maxAttempts) {
+      const r = await tx.job.updateMany({
+        where: { id: job.id, status: 'failed', attempts: job.attempts },
+        data: { status: 'pending', attempts: 0, runAt: now, lastError: null, lockedUntil: null },
+      });
+      rearmed = r.count === 1;
+    }
+    if (rearmed) {
+      await recordAudit(tx, { ...staffAudit(actor, ctx), envelopeId, action: 'envelope.seal_retried', details: {} });
+    }
+    return { rearmed };
+  });
+}

@@ -28,6 +28,8 @@ import { renderOtpEmail } from '../../emails/otp';
 import { notifyRecipient } from './notify';
 
 export const SEAL_JOB = 'seal-envelope';
+/** A TSA or storage outage is retried for about two days (backoff capped at 1 h) before a seal job stops; staff can then retry it (`retrySealing`). */
+export const SEAL_MAX_ATTEMPTS = 48;
 export const SIGNER_SESSION_COOKIE = 'ts_signer';
 export const SIGNER_SESSION_MINUTES = 60;
 export const ACCESS_CODE_MAX_FAILURES = 5;
@@ -597,7 +599,7 @@ export async function completeSigning(db: Db, token: string, ctx: SigningContext
           data: { status: 'sealing', sealingStartedAt: now },
         });
         if (moved.count !== 1) return { completedNow: true, sealingStarted: false, notifiedNext: [] };
-        await enqueueJob(tx, SEAL_JOB, { envelopeId: envelope.id }, { singletonKey: envelope.id });
+        await enqueueJob(tx, SEAL_JOB, { envelopeId: envelope.id }, { singletonKey: envelope.id, maxAttempts: SEAL_MAX_ATTEMPTS });
         await recordAudit(tx, {
           organizationId: envelope.organizationId,
           envelopeId: envelope.id,

@@ -17,7 +17,10 @@ import {
   openDownloadZip,
   openSigningPage,
   openSealedFileForStaff,
+  getSealingStatus,
+  retrySealing,
   SEAL_JOB,
+  SEAL_MAX_ATTEMPTS,
   setSealingDefaults,
 } from '../../lib/envelopes';
 import { runDueJobs } from '../../lib/jobs';
@@ -212,5 +215,46 @@ describe('complete → seal → completion emails → download', () => {
     expect((await db.envelope.findUniqueOrThrow({ where: { id: env.id } })).status).toBe('completed');
     expect(await db.outboxEmail.count({ where: { envelopeId: env.id, kind: 'completion' } })).toBe(2);
     expect(await db.completionCertificate.count({ where: { envelopeId: env.id } })).toBe(1);
+  });
+
+  it('a seal that ran out of attempts (long TSA outage) is re-armed once by staff and completes once', async () => {
+    const db = tdb.prisma;
+    const { actor } = await createOrgWithStaff(db);
+    const other = await createOrgWithStaff(db);
+    const s = supplierSigner();
+    const env = await createSentEnvelope(db, actor, { recipients: [s] });
+    await deliverDueEmails(db, { transport: smtp.transport() });
+    const t = signToken(await smtp.waitFor((m) => m.to.includes(s.email.toLowerCase())));
+    await completeSigning(db, t, testCtx);
+
+    const job = await db.job.findFirstOrThrow({ where: { name: SEAL_JOB, singletonKey: env.id } });
+    expect(job.maxAttempts).toBe(SEAL_MAX_ATTEMPTS); // a long retry window, not a few minutes
+    expect(await getSealingStatus(db, actor, env.id)).toMatchObject({ state: 'queued', attempts: 0 });
+    // Nothing to re-arm while the job is still queued.
+    expect(await retrySealing(db, actor, env.id, testCtx)).toEqual({ rearmed: false });
+
+    // The TSA stays unreachable for the whole retry window: simulate the last attempt failing.
+    setSealingDefaults({ keyProvider: createDevKeyProvider(), tsa: createTsaClient({ url: 'http://127.0.0.1:9/', retries: 0, timeoutMs: 2000 }) });
+    await db.job.update({ where: { id: job.id }, data: { attempts: SEAL_MAX_ATTEMPTS - 1 } });
+    expect((await runDueJobs(db, { names: [SEAL_JOB] })).failed).toBe(1);
+    expect(await getSealingStatus(db, actor, env.id)).toMatchObject({ state: 'stopped', attempts: SEAL_MAX_ATTEMPTS });
+    // No more automatic attempts, however long we wait.
+    expect((await runDueJobs(db, { names: [SEAL_JOB], now: new Date(Date.now() + 7 * 86_400_000) })).claimed).toBe(0);
+
+    // Another organisation cannot see or retry it.
+    await expect(retrySealing(db, other.actor, env.id, testCtx)).rejects.toMatchObject({ code: 'not_found' });
+    expect(await getSealingStatus(db, other.actor, env.id)).toBeNull();
+
+    // Staff retry (double click: the second does nothing), the TSA is back, the seal completes once.
+    setSealingDefaults({ keyProvider: createDevKeyProvider(), tsa: createTsaClient({ url: tsa.url }) });
+    const [a, b] = await Promise.all([retrySealing(db, actor, env.id, testCtx), retrySealing(db, actor, env.id, testCtx)]);
+    expect([a.rearmed, b.rearmed].sort()).toEqual([false, true]);
+    expect((await runDueJobs(db, { names: [SEAL_JOB] })).completed).toBe(1);
+    expect((await db.envelope.findUniqueOrThrow({ where: { id: env.id } })).status).toBe('completed');
+    expect(await db.job.count({ where: { name: SEAL_JOB, singletonKey: env.id } })).toBe(1);
+    expect(await db.outboxEmail.count({ where: { envelopeId: env.id, kind: 'completion' } })).toBe(2);
+    const audit = (await listEnvelopeAudit(db, actor.organizationId, env.id)).map((e) => e.action);
+    expect(audit.filter((a) => a === 'envelope.seal_retried')).toHaveLength(1);
+    await expect(retrySealing(db, actor, env.id, testCtx)).rejects.toMatchObject({ code: 'invalid_state' });
   });
 });

@@ -7,6 +7,7 @@ import {
   createDraft,
   removeDocument,
   resendRequest,
+  retrySealing,
   sendEnvelope,
   setRecipients,
   updateDraft,
@@ -169,4 +170,20 @@ export async function voidAction(_prev: VoidState, form: FormData): Promise<Void
     throw e;
   }
   redirect(`/envelopes/${id.data}?notice=voided`);
+}
+
+/** Staff retry of a seal job that ran out of attempts (see lib/envelopes retrySealing). */
+export async function retrySealAction(form: FormData): Promise<void> {
+  const actor = await requireStaff();
+  const id = z.uuid().safeParse(form.get('envelopeId'));
+  if (!id.success) redirect('/envelopes');
+  let error: string | null = null;
+  try {
+    await retrySealing(getDb(), actor, id.data, await getRequestContext());
+  } catch (e) {
+    if (!isAppError(e)) throw e;
+    if (e.code === 'not_found') throw e;
+    error = e.message;
+  }
+  redirect(`/envelopes/${id.data}?${error ? `error=${encodeURIComponent(error)}` : 'notice=seal_retried'}`);
 }

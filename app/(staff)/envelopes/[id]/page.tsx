@@ -1,12 +1,13 @@
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { listEnvelopeAudit } from '@/lib/audit';
-import { getEnvelope } from '@/lib/envelopes';
+import { getEnvelope, getSealingStatus } from '@/lib/envelopes';
 import { isAppError } from '@/lib/errors';
+import { auditActionLabel } from '@/lib/i18n';
 import { formatDateTimeWithWareki, formatDateWithWareki, formatYen } from '@/lib/format';
 import { EnvelopeStatusBadge, PartyStatus } from '../../../_components/StatusBadge';
 import { getDb, getLocale, getTranslator, requireStaff } from '../../../_lib/server';
-import { resendAction } from '../actions';
+import { resendAction, retrySealAction } from '../actions';
 import { VoidForm } from './VoidForm';
 import { EnvelopeCorrections } from './corrections';
 
@@ -16,31 +17,9 @@ const NOTICES: Record<string, string> = {
   sent: '署名依頼を送信しました。',
   resent: '署名依頼を再送しました。以前のリンクは無効になりました。',
   voided: '封筒を取り消しました。通知済みの相手方に取消のお知らせを送ります。',
+  seal_retried: '封緘処理を再開しました。完了すると全員に完了のお知らせが届きます。',
 };
 
-/** 操作ログ actions in Japanese (unknown ones are shown as they are). */
-const ACTIONS: Record<string, string> = {
-  'envelope.created': '封筒を作成',
-  'envelope.updated': '封筒を更新',
-  'envelope.sent': '署名依頼を送信',
-  'envelope.voided': '封筒を取消',
-  'envelope.completed': '全員の署名が完了',
-  'envelope.sealed': '封緘',
-  'envelope.declined': '差し戻し',
-  'recipients.updated': '署名者を設定',
-  'document.added': '文書を追加',
-  'document.removed': '文書を削除',
-  'document.reordered': '文書の順序を変更',
-  'document.viewed': '文書を表示',
-  'signing_request.created': '署名依頼URLを発行',
-  'signing_request.resent': '署名依頼を再送',
-  'email.queued': 'メールを送信予定に登録',
-  'email.sent': 'メールを送信',
-  'email.failed': 'メール送信に失敗',
-  'recipient.opened': '署名者が閲覧',
-  'recipient.completed': '署名者が署名完了',
-  'recipient.declined': '署名者が差し戻し',
-};
 
 function summarize(details: unknown): string {
   if (!details || typeof details !== 'object') return '';
@@ -75,6 +54,7 @@ export default async function EnvelopeDetailPage({
   const wareki = env.organization.showWareki;
   const canResend = env.status === 'sent' || env.status === 'in_progress';
   const canVoid = env.status === 'draft' || env.status === 'sent' || env.status === 'in_progress';
+  const sealing = env.status === 'sealing' ? await getSealingStatus(db, actor, env.id) : null;
 
   return (
     <>
@@ -170,6 +150,35 @@ export default async function EnvelopeDetailPage({
           </tbody>
         </table>
       </section>
+
+      {sealing ? (
+        <section aria-labelledby="sec-sealing" className="mb-6 rounded-lg border border-solid-gray-300 p-3" data-sealing-state={sealing.state}>
+          <h2 id="sec-sealing" className="mb-2 text-lg font-bold">
+            封緘処理
+          </h2>
+          {sealing.state === 'stopped' || sealing.state === 'missing' ? (
+            <>
+              <p role="alert" className="mb-2 text-error-2">
+                <span aria-hidden="true">！</span>
+                封緘を完了できませんでした（タイムスタンプ局や保存先に接続できない状態が続きました）。署名済みの内容は保存されています。原因が解消したら再試行してください。
+              </p>
+              <form action={retrySealAction}>
+                <input type="hidden" name="envelopeId" value={env.id} />
+                <button type="submit" className="btn btn-primary">
+                  封緘を再試行する
+                </button>
+              </form>
+            </>
+          ) : sealing.state === 'retrying' ? (
+            <p role="status">
+              封緘に失敗したため自動で再試行します（{sealing.attempts}/{sealing.maxAttempts}回目まで実施、次回{' '}
+              {sealing.nextAttemptAt ? formatDateTimeWithWareki(sealing.nextAttemptAt, wareki, locale) : '—'}）。
+            </p>
+          ) : (
+            <p role="status">全員の署名が完了しました。電子署名とタイムスタンプを付与しています。</p>
+          )}
+        </section>
+      ) : null}
 
       {env.status === 'completed' ? (
         <section aria-labelledby="sec-sealed" className="mb-6">
@@ -275,7 +284,7 @@ export default async function EnvelopeDetailPage({
                 <td className="whitespace-nowrap">{formatDateTimeWithWareki(a.createdAt, wareki, locale)}</td>
                 <td className="break-all">{a.actorLabel ?? (a.actorType === 'system' ? 'システム' : '—')}</td>
                 <td>
-                  {ACTIONS[a.action] ?? a.action}
+                  {auditActionLabel(locale, a.action)}
                   <div className="font-mono text-xs text-solid-gray-700">{a.action}</div>
                 </td>
                 <td className="break-all">{summarize(a.details)}</td>
