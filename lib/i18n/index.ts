@@ -70,3 +70,14 @@ export function localizeApiMessage(locale: Locale, message: string): string {
   }
   return message;
 }
+
+/** The label of a 操作ログ action (`auditAction.<action>` in the catalogue); unknown actions are shown as recorded. */
+export function auditActionLabel(locale: Locale, action: string): string {
+  const key = `auditAction.${action}`;
+  return key in ja ? t(locale, key as MessageKey) : action;
+}
+
+/** Every 操作ログ action the code records (the catalogue's `auditAction.*` keys; a unit test keeps them complete). */
+export const AUDIT_ACTIONS: readonly string[] = Object.keys(ja)
+  .filter((k) => k.startsWith('auditAction.'))
+  .map((k) => k.slice('auditAction.'.length));

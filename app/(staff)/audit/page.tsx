@@ -1,5 +1,6 @@
 import Link from 'next/link';
 import { formatDateTimeWithWareki } from '@/lib/format';
+import { AUDIT_ACTIONS as ACTIONS, auditActionLabel } from '@/lib/i18n';
 import { listAuditEvents } from '@/lib/records';
 import type { Metadata } from 'next';
 import { getDb, getLocale, getShowWareki, getTranslator, requireAdmin } from '../../_lib/server';
@@ -8,27 +9,6 @@ export async function generateMetadata(): Promise<Metadata> {
   return { title: (await getTranslator())('auditPage.title') };
 }
 
-/** Names of common actions (others are shown as recorded); the message keys are auditAction.<action>. */
-const ACTIONS = [
-  'envelope.created',
-  'envelope.updated',
-  'envelope.sent',
-  'envelope.voided',
-  'envelope.completed',
-  'envelope.sealed',
-  'envelope.declined',
-  'envelope.corrected',
-  'paper.registered',
-  'search.exported',
-  'document.added',
-  'document.removed',
-  'document.viewed',
-  'recipient.completed',
-  'email.sent',
-  'user.login',
-  'user.logout',
-] as const;
-const isKnownAction = (a: string): a is (typeof ACTIONS)[number] => (ACTIONS as readonly string[]).includes(a);
 
 function detailsText(d: unknown): string {
   if (!d || typeof d !== 'object' || Object.keys(d).length === 0) return '';
@@ -42,7 +22,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
   const wareki = await getShowWareki(actor.organizationId);
   const locale = await getLocale();
   const tr = await getTranslator();
-  const actionName = (a: string) => (isKnownAction(a) ? tr(`auditAction.${a}`) : a);
+  const actionName = (a: string) => auditActionLabel(locale, a);
   const sp = await searchParams;
   const before = typeof sp.before === 'string' ? sp.before : null;
   const action = typeof sp.action === 'string' && sp.action ? sp.action : null;
