@@ -29,6 +29,8 @@ const schema = z.object({
   SESSION_TTL_HOURS: z.coerce.number().positive().default(12),
   SIGNING_LINK_DAYS: z.coerce.number().int().positive().max(90).default(30),
   DOWNLOAD_LINK_DAYS: z.coerce.number().int().positive().default(14),
+  /** Archive timestamp renewal: re-timestamp a sealed file when its newest document timestamp's TSA certificate expires within this many days. */
+  ARCHIVE_RENEW_BEFORE_DAYS: z.coerce.number().int().positive().default(365),
   /** RFC 3161 TSA. Default: the built-in TSA at APP_URL/api/tsa. */
   TSA_URL: z.string().url().optional(),
   TSA_USERNAME: z.string().optional(),

@@ -19,6 +19,7 @@ import { formatDateTime } from '../format';
 import { enqueueEmail } from '../mail';
 import { openBlobStream } from '../storage';
 import { renderCompletionEmail } from '../../emails/completion';
+import { listArchiveRenewals, newestRenewal } from './archive';
 
 export interface DownloadContext extends RequestContext {
   now?: Date;
@@ -55,34 +56,38 @@ export interface DownloadAccess {
   files: DownloadFile[];
 }
 
+/** The current version of each sealed file: its newest archive renewal (lib/envelopes/archive), else the sealed blob. */
 async function listSealedFiles(db: Db, envelopeId: string): Promise<DownloadFile[]> {
-  const [docs, cert, env] = await Promise.all([
+  const [docs, cert, env, renewals] = await Promise.all([
     db.document.findMany({ where: { envelopeId }, orderBy: { position: 'asc' }, include: { sealedBlob: true } }),
     db.completionCertificate.findUnique({ where: { envelopeId }, include: { blob: true } }),
     db.envelope.findUniqueOrThrow({ where: { id: envelopeId }, select: { documentNumber: true } }),
+    listArchiveRenewals(db, envelopeId),
   ]);
   const files: DownloadFile[] = [];
   for (const d of docs) {
     if (!d.sealedBlob) continue;
+    const blob = newestRenewal(renewals, d.sealedBlob.id)?.blob ?? d.sealedBlob;
     files.push({
       id: `doc_${d.id}`,
       kind: 'document',
       fileName: d.fileName,
-      sizeBytes: d.sealedBlob.sizeBytes,
-      sha256: d.sealedBlob.sha256,
+      sizeBytes: blob.sizeBytes,
+      sha256: blob.sha256,
       pageCount: d.pageCount,
-      blobId: d.sealedBlob.id,
+      blobId: blob.id,
     });
   }
   if (cert) {
+    const blob = newestRenewal(renewals, cert.blobId)?.blob ?? cert.blob;
     files.push({
       id: 'certificate',
       kind: 'certificate',
       fileName: `合意締結証明書_${env.documentNumber}.pdf`,
-      sizeBytes: cert.blob.sizeBytes,
-      sha256: cert.sha256,
+      sizeBytes: blob.sizeBytes,
+      sha256: blob.sha256,
       pageCount: cert.pageCount,
-      blobId: cert.blobId,
+      blobId: blob.id,
     });
   }
   return files;

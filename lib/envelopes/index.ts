@@ -42,3 +42,4 @@ export {
 export * from './signing';
 export * from './sealing';
 export * from './downloads';
+export * from './archive';

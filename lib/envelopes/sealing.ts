@@ -44,6 +44,11 @@ export function setSealingDefaults(opts: Omit<SealEnvelopeOptions, 'now'>): void
   defaults = { ...opts };
 }
 
+/** The defaults set by setSealingDefaults (archive renewal uses the same TSA). */
+export function getSealingDefaults(): Omit<SealEnvelopeOptions, 'now'> {
+  return defaults;
+}
+
 export const sealJobPayload = z.object({ envelopeId: z.string().uuid() });
 
 const ACTION_LABELS: Record<string, string> = {

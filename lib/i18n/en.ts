@@ -283,6 +283,7 @@ export const en: Partial<Record<MessageKey, string>> = {
   'auditAction.envelope.sealed': 'Sealed',
   'auditAction.envelope.seal_failed': 'Sealing failed (retried automatically)',
   'auditAction.envelope.seal_retried': 'Sealing retried by staff',
+  'auditAction.archive.renewed': 'Archive timestamp renewed',
   'auditAction.envelope.corrected': 'Search fields corrected',
   'auditAction.recipients.updated': 'Parties set',
   'auditAction.document.added': 'Document added',

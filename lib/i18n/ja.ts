@@ -281,6 +281,7 @@ export const ja = {
   'auditAction.envelope.sealed': '封緘',
   'auditAction.envelope.seal_failed': '封緘に失敗（自動で再試行）',
   'auditAction.envelope.seal_retried': '封緘を再試行',
+  'auditAction.archive.renewed': 'アーカイブタイムスタンプを更新',
   'auditAction.envelope.corrected': '検索項目を訂正',
   'auditAction.recipients.updated': '署名者を設定',
   'auditAction.document.added': '文書を追加',

@@ -432,3 +432,38 @@ export async function addArchiveTimestamp(
   await addSignatureRevision(w, 'dts', [], DTS_SIZE, async (digest) => (await stamp(tsa, digest)).token);
   return w.toBytes();
 }
+
+/** The TSA client sealing and archive renewal use: `tsa`, else the configured default. */
+export async function resolveTsaClient(tsa?: TsaClient): Promise<TsaClient> {
+  return (await resolveDeps({ tsa })).tsa;
+}
+
+/**
+ * The TimeStampToken (DER, padding stripped) of the newest document timestamp of a PDF (highest
+ * /ByteRange end), or undefined when it has none.
+ */
+export function newestDocumentTimestamp(pdf: Uint8Array): Uint8Array | undefined {
+  const doc = openForSealing(pdf, true);
+  const end = (d: PdfDict) => {
+    const brv = d.get('ByteRange');
+    return Array.isArray(brv) && brv.length === 4 ? (brv[2] as number) + (brv[3] as number) : 0;
+  };
+  const dts = doc
+    .signatureFields()
+    .map((f) => f.value)
+    .filter((v): v is PdfDict => !!v && v.get('Contents') instanceof PdfString && v.nameOf('SubFilter') === 'ETSI.RFC3161');
+  if (!dts.length) return undefined;
+  const last = dts.reduce((a, b) => (end(b) > end(a) ? b : a));
+  const raw = (last.get('Contents') as PdfString).bytes;
+  // DER length of the outer SEQUENCE (drop the zero padding of /Contents).
+  if (raw[0] !== 0x30 || raw.length < 2) return raw;
+  let len = raw[1];
+  let hdr = 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + raw[2 + i];
+    hdr = 2 + n;
+  }
+  return raw.subarray(0, Math.min(raw.length, hdr + len));
+}

@@ -5,6 +5,7 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { recordAuditNow } from '@/lib/audit';
+import { currentSealedBlobId } from '@/lib/envelopes';
 import { notFound } from '@/lib/errors';
 import { openBlobStream } from '@/lib/storage';
 import { contextOf, errorResponse, staffFromRequest } from '../../../../../_lib/api';
@@ -24,8 +25,10 @@ export async function GET(req: Request, { params }: { params: Promise<{ id: stri
     const doc = await db.document.findFirst({
       where: { id: p.data.documentId, envelopeId: p.data.id, envelope: { organizationId: actor.organizationId } },
     });
-    const blobId = sealed ? doc?.sealedBlobId : doc?.originalBlobId;
-    if (!doc || !blobId) throw notFound('文書');
+    const stored = sealed ? doc?.sealedBlobId : doc?.originalBlobId;
+    if (!doc || !stored) throw notFound('文書');
+    // The sealed version served is the current one (newest archive timestamp renewal, if any).
+    const blobId = sealed ? await currentSealedBlobId(db, doc.envelopeId, stored) : stored;
     const stream = await openBlobStream(db, blobId);
     const ctx = contextOf(req);
     await recordAuditNow(db, {
