@@ -112,6 +112,14 @@ interface Candidate {
 
 const BATCH = 100;
 
+/**
+ * notAfter of the newest document timestamp of never-renewed sealed blobs, per blob id. Sealed blobs
+ * are immutable (DB triggers), so the value never goes stale; it spares the daily run from decrypting
+ * and parsing every archived file again in a long-running worker.
+ */
+const sealedNotAfter = new Map<string, Date | undefined>();
+const SEALED_CACHE_MAX = 200_000;
+
 /** Re-timestamp the sealed files that are due (idempotent; at most one renewal per file per run). */
 export async function renewArchiveTimestamps(db: Db, opts: RenewArchiveOptions = {}): Promise<RenewArchiveResult> {
   const now = opts.now ?? new Date();
@@ -172,10 +180,14 @@ export async function renewArchiveTimestamps(db: Db, opts: RenewArchiveOptions =
           f.blobId = latest.blobId;
           f.sha256 = latest.sha256;
           f.notAfter = latest.tsaNotAfter;
+        } else if (sealedNotAfter.has(f.blobId)) {
+          f.notAfter = sealedNotAfter.get(f.blobId);
         } else {
           try {
             f.bytes = await readBlob(db, f.blobId);
             f.notAfter = newestTimestampNotAfter(f.bytes);
+            if (sealedNotAfter.size >= SEALED_CACHE_MAX) sealedNotAfter.delete(sealedNotAfter.keys().next().value!);
+            sealedNotAfter.set(f.blobId, f.notAfter);
           } catch (e) {
             log(`archive renewal: cannot read ${env.id}/${f.file}: ${(e as Error).message}`);
             result.failed++;

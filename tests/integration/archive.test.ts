@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listEnvelopeAudit, verifyAuditChain } from '../../lib/audit';
 import {
   completeSigning,
+  currentSealedBlobId,
   newestTimestampNotAfter,
   openDownloadFile,
   openDownloadPage,
@@ -196,6 +197,11 @@ describe('archive timestamp renewal', () => {
     expect(execFileSync('unzip', ['-t', path.join(zdir, 'a.zip')], { encoding: 'utf8' })).toMatch(/No errors detected/);
     const staff = await streamToBuffer((await openSealedFileForStaff(db, actor, env.id, 'certificate', testCtx)).stream);
     expect(staff.equals(renewedBytes.get('certificate')!)).toBe(true);
+    // The staff document route (?version=sealed) resolves the current version the same way.
+    for (const d of docsBefore) {
+      const current = await currentSealedBlobId(db, env.id, d.sealedBlobId!);
+      expect(sha256(await readBlob(db, current))).toBe(sha256(renewedBytes.get(`doc_${d.id}`)!));
+    }
 
     // Audit: one archive.renewed per file with old/new SHA-256; chain intact.
     const audit = (await listEnvelopeAudit(db, actor.organizationId, env.id)).filter((a) => a.action === 'archive.renewed');
