@@ -234,6 +234,15 @@ describe('archive timestamp renewal', () => {
     expect(blobs).toBe(3);
   });
 
+  it('npm run archive:renew runs the same renewal from the command line (nothing due within 30 days)', async () => {
+    const out = execFileSync('npx', ['tsx', 'scripts/archive-renew.ts', '--days', '30'], {
+      cwd: path.resolve(import.meta.dirname, '../..'),
+      env: { ...process.env, DATABASE_URL: tdb.url },
+      encoding: 'utf8',
+    });
+    expect(out).toMatch(/checked [1-9]\d*, due 0, renewed 0, not extendable 0, failed 0/);
+  });
+
   it('renewal rows are append-only and renewed files cannot be deleted (trigger)', async () => {
     const db = tdb.prisma;
     const r = await db.archiveRenewal.findFirst();
