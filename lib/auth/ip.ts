@@ -14,10 +14,14 @@ function normalizeIp(ip: string): { address: string; family: 'ipv4' | 'ipv6' } |
 
 /** Parse "192.0.2.0/24", "2001:db8::/32" or a single address. Returns null when invalid. */
 export function parseCidr(cidr: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | null {
-  const [addr, bits] = cidr.trim().split('/');
+  const parts = cidr.trim().split('/');
+  if (parts.length > 2) return null;
+  const [addr, bits] = parts;
   const n = normalizeIp(addr ?? '');
   if (!n) return null;
   const max = n.family === 'ipv4' ? 32 : 128;
+  // Decimal digits only: Number('') is 0 (a trailing "/" would allow everyone), Number('0x8') is 8.
+  if (bits !== undefined && !/^\d{1,3}$/.test(bits)) return null;
   const prefix = bits === undefined ? max : Number(bits);
   if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) return null;
   return { ...n, prefix };

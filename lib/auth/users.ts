@@ -1,9 +1,10 @@
 /** Staff accounts (used by the seed, tests and later the admin pages). */
-import type { Db } from '../db';
+import type { Tx } from '../db';
 import { hashPassword } from './password';
 
+/** Works with the client or inside a transaction (`db.$transaction((tx) => createStaffUser(tx, …))`). */
 export async function createStaffUser(
-  db: Db,
+  db: Tx,
   input: {
     organizationId: string;
     email: string;

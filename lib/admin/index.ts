@@ -1,0 +1,315 @@
+/**
+ * lib/admin — the organisation administrator's settings (DESIGN §1): staff accounts (list, create with a
+ * one-time initial password, disable/enable, role, password reset) and organisation settings (和暦表示,
+ * IP allowlist). Admin-only and organisation-scoped (another organisation's user is not_found); every
+ * change runs in one transaction with its 操作ログ event. Changes that could leave the organisation
+ * without an active admin are serialised per organisation (advisory lock) and refused.
+ */
+import { randomInt } from 'node:crypto';
+import { z } from 'zod';
+import { recordAudit, type RequestContext } from '../audit';
+import { createStaffUser, hashPassword, ipAllowed, MIN_PASSWORD_LENGTH, parseCidr, type StaffActor } from '../auth';
+import type { Db, Tx } from '../db';
+import { Prisma } from '../db';
+import { AppError } from '../errors';
+
+export type UserRole = 'staff' | 'admin';
+
+export interface AdminUserRow {
+  id: string;
+  email: string;
+  name: string;
+  title: string | null;
+  role: UserRole;
+  disabledAt: Date | null;
+  lastLoginAt: Date | null;
+  createdAt: Date;
+}
+
+export const LAST_ADMIN_MESSAGE = '有効な管理者が一人もいなくなるため、この変更はできません。先に別の職員を管理者にしてください。';
+export const SELF_DISABLE_MESSAGE = '自分自身のアカウントは無効にできません。';
+export const SELF_RESET_MESSAGE = '自分自身のパスワードはここでは再設定できません。別の管理者に依頼してください。';
+export const EMAIL_TAKEN_MESSAGE = 'このメールアドレスは既に登録されています。';
+export const MAX_ALLOWLIST_ENTRIES = 200;
+
+export function ipLockoutMessage(ip: string | null | undefined): string {
+  return `この設定を保存すると、現在の接続元（IPアドレス: ${ip || '不明'}）からログインできなくなります。現在の接続元を含む範囲を追加してください。`;
+}
+
+const USER_SELECT = {
+  id: true,
+  email: true,
+  name: true,
+  title: true,
+  role: true,
+  disabledAt: true,
+  lastLoginAt: true,
+  createdAt: true,
+} as const;
+
+function assertAdmin(actor: StaffActor): void {
+  if (actor.role !== 'admin') throw new AppError('forbidden', 'この操作は管理者のみ行えます。');
+}
+
+function validationError(error: z.ZodError): AppError {
+  const fieldErrors: Record<string, string> = {};
+  for (const i of error.issues) fieldErrors[String(i.path[0] ?? 'form')] ??= i.message;
+  return new AppError('validation', '入力内容を確認してください。', { fieldErrors });
+}
+
+function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const r = schema.safeParse(input);
+  if (!r.success) throw validationError(r.error);
+  return r.data;
+}
+
+const userNotFound = () => new AppError('not_found', '職員が見つかりません。');
+const userIdSchema = z.string().uuid();
+
+const actorBase = (actor: StaffActor, ctx: RequestContext) => ({
+  organizationId: actor.organizationId,
+  actorType: 'user' as const,
+  actorId: actor.userId,
+  actorLabel: `${actor.name} <${actor.email}>`,
+  ip: ctx.ip,
+  userAgent: ctx.userAgent,
+});
+
+/** Serialise admin-count-changing operations of one organisation. */
+async function lockOrgUsers(tx: Tx, organizationId: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${'admin-users:' + organizationId}, 0))`;
+}
+
+/** The target user of this organisation, or not_found (also for a malformed id or another organisation's user). */
+async function findOrgUser(tx: Tx, actor: StaffActor, userId: unknown) {
+  const id = userIdSchema.safeParse(userId);
+  if (!id.success) throw userNotFound();
+  const user = await tx.user.findFirst({ where: { id: id.data, organizationId: actor.organizationId }, select: USER_SELECT });
+  if (!user) throw userNotFound();
+  return user;
+}
+
+async function otherActiveAdmins(tx: Tx, organizationId: string, exceptUserId: string): Promise<number> {
+  return tx.user.count({ where: { organizationId, role: 'admin', disabledAt: null, id: { not: exceptUserId } } });
+}
+
+/** A random password (no look-alike characters), shown to the admin once. */
+export function generatePassword(length = 16): string {
+  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+  let s = '';
+  for (let i = 0; i < Math.max(length, MIN_PASSWORD_LENGTH); i++) s += alphabet[randomInt(alphabet.length)];
+  return s;
+}
+
+export async function listUsers(db: Db, actor: StaffActor): Promise<AdminUserRow[]> {
+  assertAdmin(actor);
+  return db.user.findMany({
+    where: { organizationId: actor.organizationId },
+    orderBy: [{ disabledAt: { sort: 'asc', nulls: 'first' } }, { createdAt: 'asc' }],
+    select: USER_SELECT,
+  });
+}
+
+export const createUserSchema = z.object({
+  email: z
+    .string({ error: 'メールアドレスを入力してください。' })
+    .trim()
+    .min(1, 'メールアドレスを入力してください。')
+    .max(254, 'メールアドレスが長すぎます。')
+    .email('メールアドレスの形式が正しくありません。')
+    .transform((s) => s.toLowerCase()),
+  name: z
+    .string({ error: '氏名を入力してください。' })
+    .trim()
+    .min(1, '氏名を入力してください。')
+    .max(100, '氏名は100文字以内で入力してください。'),
+  title: z
+    .string()
+    .trim()
+    .max(100, '所属・役職は100文字以内で入力してください。')
+    .nullish()
+    .transform((s) => (s ? s : null)),
+  role: z.enum(['staff', 'admin'], { error: '権限を選択してください。' }),
+});
+export type CreateUserInput = z.input<typeof createUserSchema>;
+
+export async function createUser(
+  db: Db,
+  actor: StaffActor,
+  input: CreateUserInput,
+  ctx: RequestContext,
+): Promise<{ user: AdminUserRow; initialPassword: string }> {
+  assertAdmin(actor);
+  const data = parse(createUserSchema, input);
+  const initialPassword = generatePassword();
+  try {
+    const user = await db.$transaction(async (tx) => {
+      const created = await createStaffUser(tx, { organizationId: actor.organizationId, ...data, password: initialPassword });
+      await recordAudit(tx, {
+        ...actorBase(actor, ctx),
+        action: 'user.created',
+        details: { userId: created.id, email: created.email, name: created.name, role: created.role },
+      });
+      return created;
+    });
+    const { id, email, name, title, role, disabledAt, lastLoginAt, createdAt } = user;
+    return { user: { id, email, name, title, role, disabledAt, lastLoginAt, createdAt }, initialPassword };
+  } catch (e) {
+    if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002') {
+      throw new AppError('conflict', EMAIL_TAKEN_MESSAGE, { fieldErrors: { email: EMAIL_TAKEN_MESSAGE } });
+    }
+    throw e;
+  }
+}
+
+/** Disable (and sign out everywhere) or re-enable a user. Not oneself; never the last active admin. */
+export async function setUserDisabled(
+  db: Db,
+  actor: StaffActor,
+  userId: string,
+  disabled: boolean,
+  ctx: RequestContext,
+): Promise<AdminUserRow> {
+  assertAdmin(actor);
+  if (typeof disabled !== 'boolean') throw new AppError('validation', '入力内容を確認してください。');
+  return db.$transaction(async (tx) => {
+    await lockOrgUsers(tx, actor.organizationId);
+    const user = await findOrgUser(tx, actor, userId);
+    if (disabled && user.id === actor.userId) throw new AppError('invalid_state', SELF_DISABLE_MESSAGE);
+    if (disabled && user.role === 'admin' && !user.disabledAt && (await otherActiveAdmins(tx, actor.organizationId, user.id)) === 0) {
+      throw new AppError('invalid_state', LAST_ADMIN_MESSAGE);
+    }
+    if (Boolean(user.disabledAt) === disabled) return user;
+    const updated = await tx.user.update({
+      where: { id: user.id },
+      data: { disabledAt: disabled ? new Date() : null },
+      select: USER_SELECT,
+    });
+    const sessions = disabled ? (await tx.session.deleteMany({ where: { userId: user.id } })).count : 0;
+    await recordAudit(tx, {
+      ...actorBase(actor, ctx),
+      action: disabled ? 'user.disabled' : 'user.enabled',
+      details: { userId: user.id, email: user.email, ...(disabled ? { sessionsRevoked: sessions } : {}) },
+    });
+    return updated;
+  });
+}
+
+/** Make a user staff or admin. The last active admin cannot be made staff. */
+export async function setUserRole(
+  db: Db,
+  actor: StaffActor,
+  userId: string,
+  role: UserRole,
+  ctx: RequestContext,
+): Promise<AdminUserRow> {
+  assertAdmin(actor);
+  const newRole = parse(z.enum(['staff', 'admin'], { error: '権限を選択してください。' }), role);
+  return db.$transaction(async (tx) => {
+    await lockOrgUsers(tx, actor.organizationId);
+    const user = await findOrgUser(tx, actor, userId);
+    if (user.role === newRole) return user;
+    if (newRole === 'staff' && !user.disabledAt && (await otherActiveAdmins(tx, actor.organizationId, user.id)) === 0) {
+      throw new AppError('invalid_state', LAST_ADMIN_MESSAGE);
+    }
+    const updated = await tx.user.update({ where: { id: user.id }, data: { role: newRole }, select: USER_SELECT });
+    await recordAudit(tx, {
+      ...actorBase(actor, ctx),
+      action: 'user.role_changed',
+      details: { userId: user.id, email: user.email, from: user.role, to: newRole },
+    });
+    return updated;
+  });
+}
+
+/** A new random password for another user (shown once); all their sessions end. */
+export async function resetUserPassword(
+  db: Db,
+  actor: StaffActor,
+  userId: string,
+  ctx: RequestContext,
+): Promise<{ password: string }> {
+  assertAdmin(actor);
+  const password = generatePassword();
+  const passwordHash = await hashPassword(password);
+  await db.$transaction(async (tx) => {
+    const user = await findOrgUser(tx, actor, userId);
+    if (user.id === actor.userId) throw new AppError('invalid_state', SELF_RESET_MESSAGE);
+    await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
+    const sessions = await tx.session.deleteMany({ where: { userId: user.id } });
+    await recordAudit(tx, {
+      ...actorBase(actor, ctx),
+      action: 'user.password_reset',
+      details: { userId: user.id, email: user.email, sessionsRevoked: sessions.count },
+    });
+  });
+  return { password };
+}
+
+export interface OrganizationSettings {
+  showWareki: boolean;
+  ipAllowlist: string[];
+}
+
+export async function getOrganizationSettings(db: Db, actor: StaffActor): Promise<OrganizationSettings> {
+  assertAdmin(actor);
+  const org = await db.organization.findUniqueOrThrow({
+    where: { id: actor.organizationId },
+    select: { showWareki: true, ipAllowlist: true },
+  });
+  return org;
+}
+
+export const organizationSettingsSchema = z.object({
+  showWareki: z.boolean({ error: '和暦表示の指定が正しくありません。' }),
+  ipAllowlist: z
+    .array(z.string().max(100, 'IPアドレスの範囲が長すぎます。'), { error: 'IPアドレスの範囲を確認してください。' })
+    .transform((list) => [...new Set(list.map((s) => s.trim()).filter(Boolean))])
+    .refine((list) => list.length <= MAX_ALLOWLIST_ENTRIES, `IPアドレスの範囲は${MAX_ALLOWLIST_ENTRIES}件までです。`)
+    .superRefine((list, c) => {
+      const bad = list.filter((s) => !parseCidr(s));
+      if (bad.length) {
+        c.addIssue({
+          code: 'custom',
+          message: `IPアドレスの範囲の形式が正しくありません: ${bad.slice(0, 5).join('、')}（例: 192.0.2.0/24、2001:db8::/32）`,
+        });
+      }
+    }),
+});
+export type OrganizationSettingsInput = z.input<typeof organizationSettingsSchema>;
+
+/**
+ * Save 和暦表示 and the IP allowlist (CIDRs, IPv4/IPv6; empty = anyone). A list that would refuse the
+ * request's own address (the admin making the change) is refused, so an admin cannot lock themself out.
+ */
+export async function updateOrganizationSettings(
+  db: Db,
+  actor: StaffActor,
+  input: OrganizationSettingsInput,
+  ctx: RequestContext,
+): Promise<OrganizationSettings> {
+  assertAdmin(actor);
+  const data = parse(organizationSettingsSchema, input);
+  if (!ipAllowed(ctx.ip, data.ipAllowlist)) {
+    const message = ipLockoutMessage(ctx.ip);
+    throw new AppError('validation', message, { fieldErrors: { ipAllowlist: message } });
+  }
+  return db.$transaction(async (tx) => {
+    await tx.$queryRaw`SELECT id FROM organizations WHERE id = ${actor.organizationId}::uuid FOR UPDATE`;
+    const before = await tx.organization.findUniqueOrThrow({
+      where: { id: actor.organizationId },
+      select: { showWareki: true, ipAllowlist: true },
+    });
+    const after = await tx.organization.update({
+      where: { id: actor.organizationId },
+      data: { showWareki: data.showWareki, ipAllowlist: data.ipAllowlist },
+      select: { showWareki: true, ipAllowlist: true },
+    });
+    await recordAudit(tx, {
+      ...actorBase(actor, ctx),
+      action: 'organization.settings_updated',
+      details: { before, after },
+    });
+    return after;
+  });
+}
