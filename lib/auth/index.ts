@@ -13,6 +13,12 @@ export {
   IP_DENIED_MESSAGE,
   loginSchema,
   login,
+  beginLogin,
+  completeMfaLogin,
+  MFA_REQUIRED_MESSAGE,
+  MFA_CODE_FAILED_MESSAGE,
+  MFA_PENDING_EXPIRED_MESSAGE,
+  type MfaChallenge,
   logout,
   getSessionActor,
   purgeExpiredSessions,
@@ -21,3 +27,6 @@ export {
   type SessionCheck,
 } from './sessions';
 export { createStaffUser } from './users';
+export { getMfaStatus, startMfaEnrolment, confirmMfaEnrolment, disableMfa, MFA_ISSUER, type MfaEnrolment } from './mfa';
+export { MFA_PENDING_TTL_MS } from './mfa-crypto';
+export { totp, hotp, matchTotp, base32Encode, base32Decode, timeStep, normalizeTotpCode, otpauthUri } from './totp';

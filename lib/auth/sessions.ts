@@ -2,6 +2,8 @@
  * Staff sign-in: email + password (argon2id), server-side sessions in `sessions` (only the SHA-256 of
  * the cookie token is stored), account lockout after repeated failures (counted from the 操作ログ, so
  * it holds across web nodes), and the organisation's IP allowlist at login and on every request.
+ * Staff with MFA (TOTP, see mfa.ts) get no session for the password alone: `beginLogin` returns a
+ * short-lived signed "MFA pending" token and `completeMfaLogin` creates the session after a valid code.
  */
 import { z } from 'zod';
 import { recordAudit, type RequestContext } from '../audit';
@@ -9,8 +11,11 @@ import { getConfig } from '../config';
 import type { Db } from '../db';
 import { AppError } from '../errors';
 import { hashToken, looksLikeToken, newToken } from '../security';
+import type { Tx } from '../db';
 import { ipAllowed } from './ip';
+import { decryptMfaSecret, pendingMatches, signMfaPending, verifyMfaPending } from './mfa-crypto';
 import { verifyDummy, verifyPassword } from './password';
+import { matchTotp, normalizeTotpCode } from './totp';
 import type { StaffActor } from './types';
 
 export const SESSION_COOKIE = 'ts_session';
@@ -38,6 +43,14 @@ export interface LoginResult {
   token: string;
   expiresAt: Date;
   actor: StaffActor;
+}
+
+/** Password accepted for a user with MFA: no session yet, the 6-digit code comes next. */
+export interface MfaChallenge {
+  mfaRequired: true;
+  /** Signed, short-lived (MFA_PENDING_TTL_MS); pass it back to `completeMfaLogin`. Never log it. */
+  mfaToken: string;
+  expiresAt: Date;
 }
 
 /** Failed attempts per client IP (any account, known or not) within LOCKOUT_WINDOW_MS before 429. */
@@ -73,6 +86,31 @@ export const LOGIN_FAILED_MESSAGE = 'メールアドレスまたはパスワー�
 export const LOGIN_LOCKED_MESSAGE =
   'ログインの失敗が続いたため、しばらくログインできません。15分ほど待ってから再度お試しください。';
 export const IP_DENIED_MESSAGE = 'この接続元（IPアドレス）からはログインできません。';
+export const MFA_REQUIRED_MESSAGE = '確認コード（認証アプリ）の入力が必要です。';
+export const MFA_CODE_FAILED_MESSAGE = '確認コードが正しくありません。認証アプリに表示されている最新の6桁を入力してください。';
+export const MFA_PENDING_EXPIRED_MESSAGE = '確認コードの入力期限が切れました。もう一度メールアドレスとパスワードからログインしてください。';
+
+/**
+ * Failed attempts that count towards the lockout (wrong passwords and wrong MFA codes) since the last
+ * successful login, within LOCKOUT_WINDOW_MS. Call with the user row locked (SELECT … FOR UPDATE).
+ */
+export async function recentLoginFailures(tx: Tx, user: { id: string; organizationId: string }, now: Date): Promise<number> {
+  const fresh = await tx.user.findUniqueOrThrow({ where: { id: user.id }, select: { lastLoginAt: true } });
+  const since = new Date(
+    Math.max(now.getTime() - LOCKOUT_WINDOW_MS, fresh.lastLoginAt ? fresh.lastLoginAt.getTime() + 1 : 0),
+  );
+  return tx.auditEvent.count({
+    where: {
+      organizationId: user.organizationId,
+      actorId: user.id,
+      createdAt: { gte: since },
+      OR: [
+        { action: 'auth.login_failed', details: { path: ['reason'], equals: 'password' } },
+        { action: 'auth.mfa_failed' },
+      ],
+    },
+  });
+}
 
 function toActor(user: {
   id: string;
@@ -94,12 +132,28 @@ function toActor(user: {
 
 const label = (u: { name: string; email: string }) => `${u.name} <${u.email}>`;
 
+/**
+ * Password-only sign-in (callers that cannot do the second step). A user with MFA gets no session:
+ * `unauthorized` with MFA_REQUIRED_MESSAGE. The login page uses `beginLogin` + `completeMfaLogin`.
+ */
 export async function login(
   db: Db,
   input: LoginInput,
   ctx: RequestContext,
   opts: { now?: Date; ttlHours?: number } = {},
 ): Promise<LoginResult> {
+  const r = await beginLogin(db, input, ctx, opts);
+  if ('mfaRequired' in r) throw new AppError('unauthorized', MFA_REQUIRED_MESSAGE);
+  return r;
+}
+
+/** Step 1: email + password. A session for users without MFA, an MfaChallenge for users with it. */
+export async function beginLogin(
+  db: Db,
+  input: LoginInput,
+  ctx: RequestContext,
+  opts: { now?: Date; ttlHours?: number } = {},
+): Promise<LoginResult | MfaChallenge> {
   const parsed = loginSchema.safeParse(input);
   if (!parsed.success) {
     const fieldErrors: Record<string, string> = {};
@@ -138,48 +192,117 @@ export async function login(
   const outcome = await db.$transaction(
     async (tx) => {
       await tx.$queryRaw`SELECT id FROM users WHERE id = ${user.id}::uuid FOR UPDATE`;
-      const fresh = await tx.user.findUniqueOrThrow({ where: { id: user.id }, select: { lastLoginAt: true } });
-      const since = new Date(
-        Math.max(now.getTime() - LOCKOUT_WINDOW_MS, fresh.lastLoginAt ? fresh.lastLoginAt.getTime() + 1 : 0),
-      );
-      const failures = await tx.auditEvent.count({
-        where: {
-          organizationId: user.organizationId,
-          actorId: user.id,
-          action: 'auth.login_failed',
-          createdAt: { gte: since },
-          details: { path: ['reason'], equals: 'password' },
-        },
-      });
-      if (failures >= MAX_FAILED_LOGINS) {
+      if ((await recentLoginFailures(tx, user, now)) >= MAX_FAILED_LOGINS) {
+        await recordAudit(tx, { ...base, action: 'auth.login_blocked', details: { reason: 'locked' } });
+        return { kind: 'locked' } as const;
+      }
+      const fresh = await tx.user.findUniqueOrThrow({ where: { id: user.id }, select: { passwordHash: true, mfaSecret: true } });
+      if (!(await verifyPassword(fresh.passwordHash, password))) {
+        await recordAudit(tx, { ...base, action: 'auth.login_failed', details: { reason: 'password' } });
+        return { kind: 'wrong' } as const;
+      }
+      if (fresh.mfaSecret) {
+        // No session and no lastLoginAt yet: the lockout window keeps counting until the code is right.
+        return { kind: 'mfa', user: { id: user.id, passwordHash: fresh.passwordHash, mfaSecret: fresh.mfaSecret } } as const;
+      }
+      await createSession(tx, user.id, token, expiresAt, ctx, now);
+      await recordAudit(tx, { ...base, action: 'auth.login' });
+      return { kind: 'ok' } as const;
+    },
+    { maxWait: 15_000, timeout: 30_000 },
+  );
+  if (outcome.kind === 'locked') throw new AppError('locked', LOGIN_LOCKED_MESSAGE);
+  if (outcome.kind === 'wrong') {
+    noteIpFailure(ctx.ip, now.getTime());
+    throw new AppError('unauthorized', LOGIN_FAILED_MESSAGE);
+  }
+  if (outcome.kind === 'mfa') {
+    const p = await signMfaPending(outcome.user, now);
+    return { mfaRequired: true, mfaToken: p.token, expiresAt: p.expiresAt };
+  }
+  return { token, expiresAt, actor: toActor(user) };
+}
+
+async function createSession(tx: Tx, userId: string, token: string, expiresAt: Date, ctx: RequestContext, now: Date) {
+  await tx.session.create({
+    data: {
+      userId,
+      tokenHash: hashToken(token),
+      expiresAt,
+      ip: ctx.ip ?? null,
+      userAgent: ctx.userAgent?.slice(0, 512) ?? null,
+      createdAt: now,
+      lastSeenAt: now,
+    },
+  });
+  await tx.user.update({ where: { id: userId }, data: { lastLoginAt: now } });
+}
+
+/**
+ * Step 2 for users with MFA: the pending token from `beginLogin` and the current 6-digit code.
+ * Under the user row lock: lockout (wrong codes count like wrong passwords), the code must match within
+ * ±1 step and be newer than the last accepted step (replay), then the session is created.
+ */
+export async function completeMfaLogin(
+  db: Db,
+  input: { mfaToken: unknown; code: unknown },
+  ctx: RequestContext,
+  opts: { now?: Date; ttlHours?: number } = {},
+): Promise<LoginResult> {
+  const now = opts.now ?? new Date();
+  if (ipThrottled(ctx.ip, now.getTime())) throw new AppError('rate_limited', RATE_LIMITED_MESSAGE);
+  const pending = await verifyMfaPending(input.mfaToken, now);
+  if (!pending) throw new AppError('link_expired', MFA_PENDING_EXPIRED_MESSAGE);
+  const user = await db.user.findUnique({ where: { id: pending.userId }, include: { organization: true } });
+  if (!user || user.disabledAt || !pendingMatches(pending.fingerprint, user)) {
+    throw new AppError('link_expired', MFA_PENDING_EXPIRED_MESSAGE);
+  }
+  const base = {
+    organizationId: user.organizationId,
+    actorType: 'user' as const,
+    actorId: user.id,
+    actorLabel: label(user),
+    ip: ctx.ip,
+    userAgent: ctx.userAgent,
+    at: now,
+  };
+  if (!ipAllowed(ctx.ip, user.organization.ipAllowlist)) {
+    await db.$transaction((tx) => recordAudit(tx, { ...base, action: 'auth.login_failed', details: { reason: 'ip_not_allowed' } }));
+    throw new AppError('forbidden', IP_DENIED_MESSAGE);
+  }
+  const code = normalizeTotpCode(input.code);
+  const token = newToken();
+  const ttlHours = opts.ttlHours ?? getConfig().SESSION_TTL_HOURS;
+  const expiresAt = new Date(now.getTime() + ttlHours * 3600_000);
+  const outcome = await db.$transaction(
+    async (tx) => {
+      await tx.$queryRaw`SELECT id FROM users WHERE id = ${user.id}::uuid FOR UPDATE`;
+      if ((await recentLoginFailures(tx, user, now)) >= MAX_FAILED_LOGINS) {
         await recordAudit(tx, { ...base, action: 'auth.login_blocked', details: { reason: 'locked' } });
         return 'locked' as const;
       }
-      if (!(await verifyPassword(user.passwordHash, password))) {
-        await recordAudit(tx, { ...base, action: 'auth.login_failed', details: { reason: 'password' } });
+      const fresh = await tx.user.findUniqueOrThrow({ where: { id: user.id }, select: { passwordHash: true, mfaSecret: true, mfaLastStep: true } });
+      if (!pendingMatches(pending.fingerprint, fresh) || !fresh.mfaSecret) return 'stale' as const;
+      const secret = await decryptMfaSecret(user.id, fresh.mfaSecret);
+      const last = fresh.mfaLastStep === null ? null : Number(fresh.mfaLastStep);
+      const step = code ? matchTotp(secret, code, now, last) : null;
+      secret.fill(0);
+      if (step === null) {
+        await recordAudit(tx, { ...base, action: 'auth.mfa_failed', details: { stage: 'login' } });
         return 'wrong' as const;
       }
-      await tx.session.create({
-        data: {
-          userId: user.id,
-          tokenHash: hashToken(token),
-          expiresAt,
-          ip: ctx.ip ?? null,
-          userAgent: ctx.userAgent?.slice(0, 512) ?? null,
-          createdAt: now,
-          lastSeenAt: now,
-        },
-      });
-      await tx.user.update({ where: { id: user.id }, data: { lastLoginAt: now } });
-      await recordAudit(tx, { ...base, action: 'auth.login' });
+      await tx.user.update({ where: { id: user.id }, data: { mfaLastStep: BigInt(step) } });
+      await createSession(tx, user.id, token, expiresAt, ctx, now);
+      await recordAudit(tx, { ...base, action: 'auth.login', details: { mfa: 'totp' } });
       return 'ok' as const;
     },
     { maxWait: 15_000, timeout: 30_000 },
   );
   if (outcome === 'locked') throw new AppError('locked', LOGIN_LOCKED_MESSAGE);
+  if (outcome === 'stale') throw new AppError('link_expired', MFA_PENDING_EXPIRED_MESSAGE);
   if (outcome === 'wrong') {
     noteIpFailure(ctx.ip, now.getTime());
-    throw new AppError('unauthorized', LOGIN_FAILED_MESSAGE);
+    throw new AppError('unauthorized', MFA_CODE_FAILED_MESSAGE);
   }
   return { token, expiresAt, actor: toActor(user) };
 }
