@@ -13,7 +13,7 @@ export default async function StaffLayout({ children }: { children: ReactNode })
     { href: '/envelopes/new', label: tr('nav.new') },
     { href: '/search', label: tr('nav.search') },
     { href: '/paper', label: tr('nav.paper') },
-    ...(actor.role === 'admin' ? [{ href: '/audit', label: tr('nav.audit') }] : []),
+    ...(actor.role === 'admin' ? [{ href: '/audit', label: tr('nav.audit') }, { href: '/admin', label: tr('nav.admin') }] : []),
     ...(getConfig().devMailbox ? [{ href: '/dev/mail', label: tr('nav.devMail') }] : []),
   ];
   return (
