@@ -32,6 +32,9 @@ export default async function StaffLayout({ children }: { children: ReactNode })
               {actor.name}
               {actor.role === 'admin' ? '（管理者）' : ''}
             </span>
+            <a href="/account/mfa" className="text-blue-1000 underline">
+              {tr('nav.mfa')}
+            </a>
             <LanguageToggle />
             <form action="/logout" method="post">
               <button type="submit" className="text-blue-1000 underline">

@@ -5,7 +5,7 @@ import { loginAction, type LoginState } from './actions';
 
 export function LoginForm(props: {
   next: string;
-  labels: { email: string; password: string; submit: string; required: string };
+  labels: { email: string; password: string; submit: string; required: string; mfaCode: string; mfaHelp: string; mfaSubmit: string };
 }) {
   const [state, action, pending] = useActionState<LoginState, FormData>(loginAction, {});
   const fe = state.fieldErrors ?? {};
@@ -18,50 +18,89 @@ export function LoginForm(props: {
         </div>
       ) : null}
       <input type="hidden" name="next" value={props.next} />
-      <div>
-        <label htmlFor="email" className="field-label">
-          {props.labels.email} <span className="text-sm font-normal">（{props.labels.required}）</span>
-        </label>
-        <input
-          id="email"
-          name="email"
-          type="email"
-          autoComplete="username"
-          required
-          defaultValue={state.email}
-          className="input"
-          aria-invalid={fe.email ? true : undefined}
-          aria-describedby={fe.email ? 'email-error' : undefined}
-        />
-        {fe.email ? (
-          <p id="email-error" className="field-error">
-            {fe.email}
-          </p>
-        ) : null}
-      </div>
-      <div>
-        <label htmlFor="password" className="field-label">
-          {props.labels.password} <span className="text-sm font-normal">（{props.labels.required}）</span>
-        </label>
-        <input
-          id="password"
-          name="password"
-          type="password"
-          autoComplete="current-password"
-          required
-          className="input"
-          aria-invalid={fe.password ? true : undefined}
-          aria-describedby={fe.password ? 'password-error' : undefined}
-        />
-        {fe.password ? (
-          <p id="password-error" className="field-error">
-            {fe.password}
-          </p>
-        ) : null}
-      </div>
-      <button type="submit" className="btn btn-primary w-full justify-center" disabled={pending}>
-        {props.labels.submit}
-      </button>
+      {state.mfaToken ? (
+        <>
+          <input type="hidden" name="mfaToken" value={state.mfaToken} />
+          <input type="hidden" name="email" value={state.email ?? ''} />
+          <div>
+            <label htmlFor="code" className="field-label">
+              {props.labels.mfaCode} <span className="text-sm font-normal">（{props.labels.required}）</span>
+            </label>
+            <p id="code-help" className="mb-1 text-sm">
+              {props.labels.mfaHelp}
+            </p>
+            <input
+              id="code"
+              name="code"
+              type="text"
+              inputMode="numeric"
+              autoComplete="one-time-code"
+              pattern="[0-9]*"
+              maxLength={6}
+              required
+              autoFocus
+              className="input"
+              aria-invalid={fe.code ? true : undefined}
+              aria-describedby={fe.code ? 'code-help code-error' : 'code-help'}
+            />
+            {fe.code ? (
+              <p id="code-error" className="field-error">
+                {fe.code}
+              </p>
+            ) : null}
+          </div>
+          <button type="submit" className="btn btn-primary w-full justify-center" disabled={pending}>
+            {props.labels.mfaSubmit}
+          </button>
+        </>
+      ) : (
+        <>
+          <div>
+            <label htmlFor="email" className="field-label">
+              {props.labels.email} <span className="text-sm font-normal">（{props.labels.required}）</span>
+            </label>
+            <input
+              id="email"
+              name="email"
+              type="email"
+              autoComplete="username"
+              required
+              defaultValue={state.email}
+              className="input"
+              aria-invalid={fe.email ? true : undefined}
+              aria-describedby={fe.email ? 'email-error' : undefined}
+            />
+            {fe.email ? (
+              <p id="email-error" className="field-error">
+                {fe.email}
+              </p>
+            ) : null}
+          </div>
+          <div>
+            <label htmlFor="password" className="field-label">
+              {props.labels.password} <span className="text-sm font-normal">（{props.labels.required}）</span>
+            </label>
+            <input
+              id="password"
+              name="password"
+              type="password"
+              autoComplete="current-password"
+              required
+              className="input"
+              aria-invalid={fe.password ? true : undefined}
+              aria-describedby={fe.password ? 'password-error' : undefined}
+            />
+            {fe.password ? (
+              <p id="password-error" className="field-error">
+                {fe.password}
+              </p>
+            ) : null}
+          </div>
+          <button type="submit" className="btn btn-primary w-full justify-center" disabled={pending}>
+            {props.labels.submit}
+          </button>
+        </>
+      )}
     </form>
   );
 }

@@ -25,7 +25,15 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
         ) : null}
         <LoginForm
           next={next}
-          labels={{ email: tr('login.email'), password: tr('login.password'), submit: tr('login.submit'), required: tr('form.required') }}
+          labels={{
+            email: tr('login.email'),
+            password: tr('login.password'),
+            submit: tr('login.submit'),
+            required: tr('form.required'),
+            mfaCode: tr('login.mfaCode'),
+            mfaHelp: tr('login.mfaHelp'),
+            mfaSubmit: tr('login.mfaSubmit'),
+          }}
         />
       </div>
     </PublicShell>
