@@ -63,6 +63,15 @@ function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   return r.data;
 }
 
+/** Inside the change's transaction: the actor is still an active admin of the organisation (not demoted or disabled meanwhile). */
+async function assertStillAdmin(tx: Tx, actor: StaffActor): Promise<void> {
+  const me = await tx.user.findFirst({
+    where: { id: actor.userId, organizationId: actor.organizationId, role: 'admin', disabledAt: null },
+    select: { id: true },
+  });
+  if (!me) throw new AppError('forbidden', 'この操作は管理者のみ行えます。');
+}
+
 const userNotFound = () => new AppError('not_found', '職員が見つかりません。');
 const userIdSchema = z.string().uuid();
 
@@ -144,6 +153,7 @@ export async function createUser(
   const initialPassword = generatePassword();
   try {
     const user = await db.$transaction(async (tx) => {
+      await assertStillAdmin(tx, actor);
       const created = await createStaffUser(tx, { organizationId: actor.organizationId, ...data, password: initialPassword });
       await recordAudit(tx, {
         ...actorBase(actor, ctx),
@@ -174,6 +184,7 @@ export async function setUserDisabled(
   if (typeof disabled !== 'boolean') throw new AppError('validation', '入力内容を確認してください。');
   return db.$transaction(async (tx) => {
     await lockOrgUsers(tx, actor.organizationId);
+    await assertStillAdmin(tx, actor);
     const user = await findOrgUser(tx, actor, userId);
     if (disabled && user.id === actor.userId) throw new AppError('invalid_state', SELF_DISABLE_MESSAGE);
     if (disabled && user.role === 'admin' && !user.disabledAt && (await otherActiveAdmins(tx, actor.organizationId, user.id)) === 0) {
@@ -207,6 +218,7 @@ export async function setUserRole(
   const newRole = parse(z.enum(['staff', 'admin'], { error: '権限を選択してください。' }), role);
   return db.$transaction(async (tx) => {
     await lockOrgUsers(tx, actor.organizationId);
+    await assertStillAdmin(tx, actor);
     const user = await findOrgUser(tx, actor, userId);
     if (user.role === newRole) return user;
     if (newRole === 'staff' && !user.disabledAt && (await otherActiveAdmins(tx, actor.organizationId, user.id)) === 0) {
@@ -233,6 +245,7 @@ export async function resetUserPassword(
   const password = generatePassword();
   const passwordHash = await hashPassword(password);
   await db.$transaction(async (tx) => {
+    await assertStillAdmin(tx, actor);
     const user = await findOrgUser(tx, actor, userId);
     if (user.id === actor.userId) throw new AppError('invalid_state', SELF_RESET_MESSAGE);
     await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
@@ -296,6 +309,7 @@ export async function updateOrganizationSettings(
   }
   return db.$transaction(async (tx) => {
     await tx.$queryRaw`SELECT id FROM organizations WHERE id = ${actor.organizationId}::uuid FOR UPDATE`;
+    await assertStillAdmin(tx, actor);
     const before = await tx.organization.findUniqueOrThrow({
       where: { id: actor.organizationId },
       select: { showWareki: true, ipAllowlist: true },

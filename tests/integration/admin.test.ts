@@ -125,6 +125,10 @@ describe('staff accounts', () => {
     expect(promoted.role).toBe('admin');
     const secondActor = { ...admin, userId: second.id, email: second.email, name: second.name };
     await setUserRole(t.prisma, secondActor, admin.userId, 'staff', ctx);
+    // The demoted admin's actor (taken from a session before the change) can no longer change anything.
+    await expectCode(createUser(t.prisma, admin, { email: 'stale@kawaguchi.example', name: 'x', role: 'admin' }, ctx), 'forbidden');
+    await expectCode(setUserRole(t.prisma, admin, admin.userId, 'admin', ctx), 'forbidden');
+    await expectCode(updateOrganizationSettings(t.prisma, admin, { showWareki: true, ipAllowlist: [] }, ctx), 'forbidden');
     await expectCode(setUserDisabled(t.prisma, { ...admin, role: 'staff' }, second.id, true, ctx), 'forbidden');
     await expectCode(setUserRole(t.prisma, secondActor, second.id, 'staff', ctx), 'invalid_state');
     // A disabled admin does not count: make the first admin again, disable them, the second is still the last active one.
@@ -136,6 +140,24 @@ describe('staff accounts', () => {
     await setUserDisabled(t.prisma, secondActor, admin.userId, false, ctx);
     const changes = await t.prisma.auditEvent.findMany({ where: { organizationId: orgId, action: 'user.role_changed' } });
     expect(changes.map((c) => (c.details as { to: string }).to)).toEqual(['admin', 'staff', 'admin']);
+  });
+
+  it('two admins demoting each other at the same time: exactly one succeeds (the guard is serialised)', async () => {
+    const org = await t.prisma.organization.create({ data: { name: '戸田市', slug: 'toda' } });
+    const mk = async (email: string) =>
+      actorOf(await createStaffUser(t.prisma, { organizationId: org.id, email, name: email, password: 'admin-password-1234', role: 'admin' }), '戸田市');
+    const [a, b] = await Promise.all([mk('a@toda.example'), mk('b@toda.example')]);
+    const results = await Promise.allSettled([setUserRole(t.prisma, a, b.userId, 'staff', ctx), setUserRole(t.prisma, b, a.userId, 'staff', ctx)]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(await t.prisma.user.count({ where: { organizationId: org.id, role: 'admin', disabledAt: null } })).toBe(1);
+    // Same for disabling each other (another organisation with exactly two admins).
+    const org2 = await t.prisma.organization.create({ data: { name: '北本市', slug: 'kitamoto' } });
+    const mk2 = async (email: string) =>
+      actorOf(await createStaffUser(t.prisma, { organizationId: org2.id, email, name: email, password: 'admin-password-1234', role: 'admin' }), '北本市');
+    const [c, d] = await Promise.all([mk2('c@kitamoto.example'), mk2('d@kitamoto.example')]);
+    const disables = await Promise.allSettled([setUserDisabled(t.prisma, c, d.userId, true, ctx), setUserDisabled(t.prisma, d, c.userId, true, ctx)]);
+    expect(disables.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(await t.prisma.user.count({ where: { organizationId: org2.id, role: 'admin', disabledAt: null } })).toBe(1);
   });
 
   it('keeps organisations apart: another organisation’s user is not_found, and lists are scoped', async () => {
