@@ -5,6 +5,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStaffUser } from '../../lib/auth';
 import { startAppServer, type AppServer } from '../helpers/app-server';
 import { launchBrowser, newPage } from '../helpers/browser';
 
@@ -72,6 +73,37 @@ describe('管理 (e2e)', () => {
       await expect(page.getByRole('heading', { name: '職員アカウント' }).count()).resolves.toBe(0);
     } finally {
       await context.close();
+    }
+  });
+  it('admin resets a password (shown once) and disables a user, whose open session then ends', async () => {
+    await createStaffUser(app.db, { organizationId: app.organizationId, email: 'leaver@kawaguchi.example', name: '退職 予定', password: 'leaver-password-123' });
+    const staff = await newPage(browser, app.baseUrl);
+    const admin = await newPage(browser, app.baseUrl);
+    try {
+      await login(staff.page, 'leaver@kawaguchi.example', 'leaver-password-123');
+      await login(admin.page, app.admin.email, app.admin.password);
+      await admin.page.goto('/admin');
+      const row = admin.page.getByRole('form', { name: 'leaver@kawaguchi.example 操作' });
+      await row.getByRole('button', { name: 'パスワードを再設定' }).click();
+      const pw = row.getByTestId('one-time-password');
+      await pw.waitFor();
+      const password = (await pw.textContent())!.trim();
+      expect(password.length).toBeGreaterThanOrEqual(12);
+      // The reset ended the open session.
+      await staff.page.goto('/envelopes');
+      await staff.page.waitForURL('**/login**');
+      await login(staff.page, 'leaver@kawaguchi.example', password);
+
+      await row.getByRole('button', { name: '無効にする' }).click();
+      await row.getByRole('button', { name: '有効にする' }).waitFor();
+      expect((await app.db.user.findUniqueOrThrow({ where: { email: 'leaver@kawaguchi.example' } })).disabledAt).not.toBeNull();
+      await staff.page.goto('/envelopes');
+      await staff.page.waitForURL('**/login**');
+      const actions = await app.db.auditEvent.findMany({ where: { organizationId: app.organizationId, action: { in: ['user.password_reset', 'user.disabled'] } } });
+      expect(actions.map((a) => a.action).sort()).toEqual(['user.disabled', 'user.password_reset']);
+    } finally {
+      await staff.context.close();
+      await admin.context.close();
     }
   });
 });
