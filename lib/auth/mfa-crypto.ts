@@ -3,8 +3,9 @@
  *  - users.mfa_secret: AES-256-GCM, aad bound to the user id ("v1:" + base64(iv 12 | tag 16 | ct)).
  *  - the enrolment token: the not-yet-confirmed secret, encrypted the same way with its own key and an
  *    expiry, carried in the enrolment form (nothing is stored until a code confirms it).
- *  - the "MFA pending" login token: HMAC-SHA256-signed {user, expiry, fingerprint of the password hash
- *    and stored secret}, handed out after a correct password instead of a session.
+ *  - the "MFA pending" login token: HMAC-SHA256-signed {user, expiry, fingerprint of the password hash,
+ *    stored secret and last login}, handed out after a correct password instead of a session. It dies
+ *    with a password change, MFA reset, or the first sign-in it completes (single use).
  * Never log any of these values.
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
@@ -62,17 +63,26 @@ export async function openEnrolment(userId: string, token: string, now: Date): P
   return p.subarray(8);
 }
 
-function fingerprint(passwordHash: string, mfaSecret: string): string {
-  return createHash('sha256').update(`${passwordHash}\n${mfaSecret}`).digest('base64url').slice(0, 22);
+interface PendingState {
+  passwordHash: string;
+  mfaSecret: string | null;
+  lastLoginAt: Date | null;
+}
+
+function fingerprint(u: PendingState): string {
+  return createHash('sha256')
+    .update(`${u.passwordHash}\n${u.mfaSecret ?? ''}\n${u.lastLoginAt?.getTime() ?? ''}`)
+    .digest('base64url')
+    .slice(0, 22);
 }
 
 export async function signMfaPending(
-  user: { id: string; passwordHash: string; mfaSecret: string },
+  user: PendingState & { id: string },
   now: Date,
 ): Promise<{ token: string; expiresAt: Date }> {
   const expiresAt = new Date(now.getTime() + MFA_PENDING_TTL_MS);
   const body = Buffer.from(
-    JSON.stringify({ u: user.id, e: expiresAt.getTime(), f: fingerprint(user.passwordHash, user.mfaSecret) }),
+    JSON.stringify({ u: user.id, e: expiresAt.getTime(), f: fingerprint(user) }),
   ).toString('base64url');
   const mac = createHmac('sha256', await deriveKey('staff-mfa-pending')).update(body).digest('base64url');
   return { token: `${body}.${mac}`, expiresAt };
@@ -95,7 +105,7 @@ export async function verifyMfaPending(token: unknown, now: Date): Promise<{ use
   }
 }
 
-/** The pending token was issued for the user's current password and MFA secret. */
-export function pendingMatches(fp: string, user: { passwordHash: string; mfaSecret: string | null }): boolean {
-  return !!user.mfaSecret && safeEqual(fp, fingerprint(user.passwordHash, user.mfaSecret));
+/** The pending token was issued for the user's current password and MFA secret, and not used since. */
+export function pendingMatches(fp: string, user: PendingState): boolean {
+  return !!user.mfaSecret && safeEqual(fp, fingerprint(user));
 }

@@ -196,14 +196,17 @@ export async function beginLogin(
         await recordAudit(tx, { ...base, action: 'auth.login_blocked', details: { reason: 'locked' } });
         return { kind: 'locked' } as const;
       }
-      const fresh = await tx.user.findUniqueOrThrow({ where: { id: user.id }, select: { passwordHash: true, mfaSecret: true } });
+      const fresh = await tx.user.findUniqueOrThrow({
+        where: { id: user.id },
+        select: { passwordHash: true, mfaSecret: true, lastLoginAt: true },
+      });
       if (!(await verifyPassword(fresh.passwordHash, password))) {
         await recordAudit(tx, { ...base, action: 'auth.login_failed', details: { reason: 'password' } });
         return { kind: 'wrong' } as const;
       }
       if (fresh.mfaSecret) {
         // No session and no lastLoginAt yet: the lockout window keeps counting until the code is right.
-        return { kind: 'mfa', user: { id: user.id, passwordHash: fresh.passwordHash, mfaSecret: fresh.mfaSecret } } as const;
+        return { kind: 'mfa', user: { id: user.id, ...fresh } } as const;
       }
       await createSession(tx, user.id, token, expiresAt, ctx, now);
       await recordAudit(tx, { ...base, action: 'auth.login' });
@@ -281,7 +284,10 @@ export async function completeMfaLogin(
         await recordAudit(tx, { ...base, action: 'auth.login_blocked', details: { reason: 'locked' } });
         return 'locked' as const;
       }
-      const fresh = await tx.user.findUniqueOrThrow({ where: { id: user.id }, select: { passwordHash: true, mfaSecret: true, mfaLastStep: true } });
+      const fresh = await tx.user.findUniqueOrThrow({
+        where: { id: user.id },
+        select: { passwordHash: true, mfaSecret: true, mfaLastStep: true, lastLoginAt: true },
+      });
       if (!pendingMatches(pending.fingerprint, fresh) || !fresh.mfaSecret) return 'stale' as const;
       const secret = await decryptMfaSecret(user.id, fresh.mfaSecret);
       const last = fresh.mfaLastStep === null ? null : Number(fresh.mfaLastStep);

@@ -134,6 +134,8 @@ describe('sign-in with MFA', () => {
     expect(s.status).toBe('ok');
     const ev = await t.prisma.auditEvent.findFirst({ where: { actorId: actor.userId, action: 'auth.login' } });
     expect(ev?.details).toMatchObject({ mfa: 'totp' });
+    // The pending token is single-use: it cannot complete a second sign-in, even with a fresh code.
+    await expectCode(completeMfaLogin(t.prisma, { mfaToken: c.mfaToken, code: totp(secret, at(3)) }, ctx, { now: at(3) }), 'link_expired');
   });
 
   it('refuses a code that was already accepted (replay), also within its ±1-step window', async () => {
@@ -150,6 +152,17 @@ describe('sign-in with MFA', () => {
     // The next step's code works.
     const r = await completeMfaLogin(t.prisma, { mfaToken: c1.mfaToken, code: totp(secret, at(2)) }, ctx, { now: at(2) });
     expect(r.token).toBeTruthy();
+    // The same fresh code submitted in parallel (e.g. an intercepted one) signs in once only.
+    const cs = await Promise.all([0, 1, 2, 3].map(() => challenge('replay@city.example', at(3))));
+    const results = await Promise.all(
+      cs.map((c) =>
+        completeMfaLogin(t.prisma, { mfaToken: c.mfaToken, code: totp(secret, at(3)) }, ctx, { now: at(3) }).then(
+          () => 'ok',
+          (e: unknown) => (isAppError(e) ? e.code : String(e)),
+        ),
+      ),
+    );
+    expect(results.filter((x) => x === 'ok')).toHaveLength(1);
   });
 
   it('counts wrong codes towards the lockout: after MAX_FAILED_LOGINS even the right code and password are refused', async () => {
