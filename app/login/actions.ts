@@ -32,7 +32,7 @@ export async function loginAction(_prev: LoginState, form: FormData): Promise<Lo
         r = await completeMfaLogin(getDb(), { mfaToken, code: form.get('code') }, await getRequestContext());
       } catch (e) {
         // A wrong code keeps the code step; an expired/invalid pending token goes back to the password.
-        if (isAppError(e) && e.code === 'unauthorized') return { error: e.message, fieldErrors: { code: e.message }, email, mfaToken };
+        if (isAppError(e) && e.code === 'unauthorized') return { error: e.message, email, mfaToken };
         throw e;
       }
     } else {
