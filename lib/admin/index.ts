@@ -26,9 +26,14 @@ export interface AdminUserRow {
   createdAt: Date;
 }
 
+/** A row of the users table: also whether two-factor authentication is on (never the secret). */
+export type AdminUserListRow = AdminUserRow & { mfaEnabled: boolean };
+
 export const LAST_ADMIN_MESSAGE = '有効な管理者が一人もいなくなるため、この変更はできません。先に別の職員を管理者にしてください。';
 export const SELF_DISABLE_MESSAGE = '自分自身のアカウントは無効にできません。';
 export const SELF_RESET_MESSAGE = '自分自身のパスワードはここでは再設定できません。別の管理者に依頼してください。';
+export const SELF_MFA_RESET_MESSAGE = '自分自身の二要素認証はここでは解除できません。「二要素認証」の画面から、または別の管理者に依頼してください。';
+export const NO_MFA_MESSAGE = 'この職員は二要素認証を設定していません。';
 export const EMAIL_TAKEN_MESSAGE = 'このメールアドレスは既に登録されています。';
 export const MAX_ALLOWLIST_ENTRIES = 200;
 
@@ -110,13 +115,14 @@ export function generatePassword(length = 16): string {
   return s;
 }
 
-export async function listUsers(db: Db, actor: StaffActor): Promise<AdminUserRow[]> {
+export async function listUsers(db: Db, actor: StaffActor): Promise<AdminUserListRow[]> {
   assertAdmin(actor);
-  return db.user.findMany({
+  const rows = await db.user.findMany({
     where: { organizationId: actor.organizationId },
     orderBy: [{ disabledAt: { sort: 'asc', nulls: 'first' } }, { createdAt: 'asc' }],
-    select: USER_SELECT,
+    select: { ...USER_SELECT, mfaSecret: true },
   });
+  return rows.map(({ mfaSecret, ...u }) => ({ ...u, mfaEnabled: mfaSecret !== null }));
 }
 
 export const createUserSchema = z.object({
@@ -257,6 +263,30 @@ export async function resetUserPassword(
     });
   });
   return { password };
+}
+
+/**
+ * Turn off a staff member's two-factor authentication (lost phone). Their sessions end; they sign in
+ * with the password and can enrol again. Audited; an admin cannot do it for themself here.
+ */
+export async function resetUserMfa(db: Db, actor: StaffActor, userId: string, ctx: RequestContext): Promise<void> {
+  assertAdmin(actor);
+  await db.$transaction(async (tx) => {
+    await assertStillAdmin(tx, actor);
+    const user = await findOrgUser(tx, actor, userId);
+    if (user.id === actor.userId) throw new AppError('invalid_state', SELF_MFA_RESET_MESSAGE);
+    const cleared = await tx.user.updateMany({
+      where: { id: user.id, mfaSecret: { not: null } },
+      data: { mfaSecret: null, mfaLastStep: null },
+    });
+    if (cleared.count !== 1) throw new AppError('invalid_state', NO_MFA_MESSAGE);
+    const sessions = await tx.session.deleteMany({ where: { userId: user.id } });
+    await recordAudit(tx, {
+      ...actorBase(actor, ctx),
+      action: 'user.mfa_reset',
+      details: { userId: user.id, email: user.email, sessionsRevoked: sessions.count },
+    });
+  });
 }
 
 export interface OrganizationSettings {

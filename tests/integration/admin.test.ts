@@ -8,13 +8,27 @@ import {
   createUser,
   LAST_ADMIN_MESSAGE,
   listUsers,
+  resetUserMfa,
   resetUserPassword,
   setUserDisabled,
   setUserRole,
   updateOrganizationSettings,
 } from '../../lib/admin';
 import { verifyAuditChain } from '../../lib/audit';
-import { createStaffUser, getSessionActor, ipAllowed, login, parseCidr, resetLoginThrottle, type StaffActor } from '../../lib/auth';
+import {
+  base32Decode,
+  confirmMfaEnrolment,
+  createStaffUser,
+  getMfaStatus,
+  getSessionActor,
+  ipAllowed,
+  login,
+  parseCidr,
+  resetLoginThrottle,
+  startMfaEnrolment,
+  totp,
+  type StaffActor,
+} from '../../lib/auth';
 import { isAppError } from '../../lib/errors';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 
@@ -112,6 +126,28 @@ describe('staff accounts', () => {
     expect((await login(t.prisma, { email: user.email, password }, ctx)).actor.userId).toBe(user.id);
     expect(await t.prisma.auditEvent.count({ where: { organizationId: orgId, action: 'user.password_reset' } })).toBe(1);
     await expectCode(resetUserPassword(t.prisma, admin, admin.userId, ctx), 'invalid_state');
+  });
+
+  it('turns off a lost-phone user’s two-factor authentication: sessions end, password sign-in works, audited', async () => {
+    const { user, initialPassword } = await createUser(t.prisma, admin, { email: 'lostphone@kawaguchi.example', name: '紛失 太郎', role: 'staff' }, ctx);
+    const first = await login(t.prisma, { email: user.email, password: initialPassword }, ctx);
+    const enrol = await startMfaEnrolment(first.actor);
+    await confirmMfaEnrolment(t.prisma, first.actor, { enrolToken: enrol.enrolToken, code: totp(base32Decode(enrol.secret), new Date()) }, ctx);
+    expect((await getMfaStatus(t.prisma, first.actor)).enabled).toBe(true);
+    expect((await listUsers(t.prisma, admin)).find((u) => u.id === user.id)?.mfaEnabled).toBe(true);
+    await expect(login(t.prisma, { email: user.email, password: initialPassword }, ctx)).rejects.toBeTruthy(); // password alone is not enough
+
+    await expectCode(resetUserMfa(t.prisma, otherAdmin, user.id, ctx), 'not_found');
+    await expectCode(resetUserMfa(t.prisma, admin, admin.userId, ctx), 'invalid_state');
+    await resetUserMfa(t.prisma, admin, user.id, ctx);
+    expect((await getMfaStatus(t.prisma, first.actor)).enabled).toBe(false);
+    expect((await getSessionActor(t.prisma, first.token, ctx)).status).toBe('none');
+    expect((await login(t.prisma, { email: user.email, password: initialPassword }, ctx)).actor.userId).toBe(user.id);
+    expect((await listUsers(t.prisma, admin)).find((u) => u.id === user.id)?.mfaEnabled).toBe(false);
+    await expectCode(resetUserMfa(t.prisma, admin, user.id, ctx), 'invalid_state'); // nothing to reset
+    const events = await t.prisma.auditEvent.findMany({ where: { organizationId: orgId, action: 'user.mfa_reset' } });
+    expect(events).toHaveLength(1);
+    expect(JSON.stringify(events[0].details)).not.toMatch(/secret/i);
   });
 
   it('guards the last active admin (role and disable) and refuses disabling oneself', async () => {

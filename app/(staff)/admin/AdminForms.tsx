@@ -94,7 +94,7 @@ export function UserRowActions({
   isSelf,
 }: {
   locale: Locale;
-  user: { id: string; email: string; role: 'staff' | 'admin'; disabled: boolean };
+  user: { id: string; email: string; role: 'staff' | 'admin'; disabled: boolean; mfaEnabled: boolean };
   isSelf: boolean;
 }) {
   const tr = translator(locale);
@@ -112,6 +112,7 @@ export function UserRowActions({
         {user.role === 'admin' ? button('make_staff', tr('admin.makeStaff')) : button('make_admin', tr('admin.makeAdmin'))}
         {!isSelf && (user.disabled ? button('enable', tr('admin.enable')) : button('disable', tr('admin.disable'), true))}
         {!isSelf && button('reset_password', tr('admin.resetPassword'))}
+        {!isSelf && user.mfaEnabled && button('reset_mfa', tr('admin.resetMfa'))}
       </div>
       {pending && <p aria-live="polite">{tr('admin.working')}</p>}
       {state.status === 'error' && (

@@ -1,7 +1,7 @@
 'use server';
 
 import { revalidatePath } from 'next/cache';
-import { createUser, resetUserPassword, setUserDisabled, setUserRole, updateOrganizationSettings } from '@/lib/admin';
+import { createUser, resetUserMfa, resetUserPassword, setUserDisabled, setUserRole, updateOrganizationSettings } from '@/lib/admin';
 import { isAppError } from '@/lib/errors';
 import { getDb, getRequestContext, requireAdmin } from '../../_lib/server';
 
@@ -43,7 +43,7 @@ export async function createUserAction(_prev: CreateUserState, form: FormData): 
   }
 }
 
-/** One row's buttons: op = disable | enable | make_admin | make_staff | reset_password. */
+/** One row's buttons: op = disable | enable | make_admin | make_staff | reset_password | reset_mfa. */
 export async function userAction(_prev: UserActionState, form: FormData): Promise<UserActionState> {
   const actor = await requireAdmin();
   const ctx = await getRequestContext();
@@ -62,6 +62,9 @@ export async function userAction(_prev: UserActionState, form: FormData): Promis
         break;
       case 'make_staff':
         await setUserRole(db, actor, userId, 'staff', ctx);
+        break;
+      case 'reset_mfa':
+        await resetUserMfa(db, actor, userId, ctx);
         break;
       case 'reset_password': {
         const { password } = await resetUserPassword(db, actor, userId, ctx);

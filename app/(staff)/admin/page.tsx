@@ -56,7 +56,7 @@ export default async function AdminPage() {
                     <UserRowActions
                       locale={locale}
                       isSelf={u.id === actor.userId}
-                      user={{ id: u.id, email: u.email, role: u.role, disabled: Boolean(u.disabledAt) }}
+                      user={{ id: u.id, email: u.email, role: u.role, disabled: Boolean(u.disabledAt), mfaEnabled: u.mfaEnabled }}
                     />
                   </td>
                 </tr>
