@@ -2,11 +2,11 @@ import type { ReactNode } from 'react';
 import { getConfig } from '@/lib/config';
 import { LanguageToggle } from '../_components/LanguageToggle';
 import { StaffNav } from '../_components/StaffNav';
-import { getTranslator, requireStaff } from '../_lib/server';
+import { getTranslator, requireStaffForMfaSetup } from '../_lib/server';
 
 /** Every page under (staff) requires a signed-in staff member of the organisation. */
 export default async function StaffLayout({ children }: { children: ReactNode }) {
-  const actor = await requireStaff();
+  const actor = await requireStaffForMfaSetup();
   const tr = await getTranslator();
   const items = [
     { href: '/envelopes', label: tr('nav.envelopes') },

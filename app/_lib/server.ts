@@ -51,15 +51,28 @@ export const getStaff = cache(async (): Promise<StaffActor | null> => {
   return r.status === 'ok' ? r.actor : null;
 });
 
-/** For staff pages and actions: the actor, or a redirect to /login (expired / IP-denied explained there). */
-export const requireStaff = cache(async (): Promise<StaffActor> => {
+const staffSession = cache(async () => {
   const token = (await cookies()).get(SESSION_COOKIE)?.value;
   const r = await getSessionActor(getDb(), token, await getRequestContext());
-  if (r.status === 'ok') return r.actor;
+  if (r.status === 'ok') return r;
   if (r.status === 'ip_denied') redirect('/login?reason=ip');
   if (r.status === 'expired') redirect('/login?reason=expired');
   redirect('/login');
 });
+
+/**
+ * For staff pages and actions: the actor, or a redirect to /login (expired / IP-denied explained there).
+ * When the organisation requires MFA (organizations.require_mfa) and this user has not enrolled, every
+ * staff page and action redirects to /account/mfa (which uses `requireStaffForMfaSetup`; /logout needs no session).
+ */
+export const requireStaff = cache(async (): Promise<StaffActor> => {
+  const r = await staffSession();
+  if (r.mfaSetupRequired) redirect('/account/mfa?required=1');
+  return r.actor;
+});
+
+/** Only for /account/mfa (and the staff layout, whose pages each call requireStaff): no MFA-policy redirect. */
+export const requireStaffForMfaSetup = cache(async (): Promise<StaffActor> => (await staffSession()).actor);
 
 /** Admin-only pages: 404 for plain staff (we do not reveal the page exists). */
 export async function requireAdmin(): Promise<StaffActor> {

@@ -33,10 +33,9 @@ export function LoginForm(props: {
               id="code"
               name="code"
               type="text"
-              inputMode="numeric"
               autoComplete="one-time-code"
-              pattern="[0-9]*"
-              maxLength={6}
+              autoCapitalize="characters"
+              maxLength={16}
               required
               autoFocus
               className="input"

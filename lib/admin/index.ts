@@ -280,6 +280,7 @@ export async function resetUserMfa(db: Db, actor: StaffActor, userId: string, ct
       data: { mfaSecret: null, mfaLastStep: null },
     });
     if (cleared.count !== 1) throw new AppError('invalid_state', NO_MFA_MESSAGE);
+    await tx.mfaRecoveryCode.deleteMany({ where: { userId: user.id } });
     const sessions = await tx.session.deleteMany({ where: { userId: user.id } });
     await recordAudit(tx, {
       ...actorBase(actor, ctx),
@@ -292,19 +293,23 @@ export async function resetUserMfa(db: Db, actor: StaffActor, userId: string, ct
 export interface OrganizationSettings {
   showWareki: boolean;
   ipAllowlist: string[];
+  /** Every staff member must enrol MFA before using staff pages (app/_lib/server.ts requireStaff). */
+  requireMfa: boolean;
 }
 
 export async function getOrganizationSettings(db: Db, actor: StaffActor): Promise<OrganizationSettings> {
   assertAdmin(actor);
   const org = await db.organization.findUniqueOrThrow({
     where: { id: actor.organizationId },
-    select: { showWareki: true, ipAllowlist: true },
+    select: { showWareki: true, ipAllowlist: true, requireMfa: true },
   });
   return org;
 }
 
 export const organizationSettingsSchema = z.object({
   showWareki: z.boolean({ error: '和暦表示の指定が正しくありません。' }),
+  /** Omitted = unchanged. */
+  requireMfa: z.boolean({ error: '二要素認証の必須化の指定が正しくありません。' }).optional(),
   ipAllowlist: z
     .array(z.string().max(100, 'IPアドレスの範囲が長すぎます。'), { error: 'IPアドレスの範囲を確認してください。' })
     .transform((list) => [...new Set(list.map((s) => s.trim()).filter(Boolean))])
@@ -342,12 +347,12 @@ export async function updateOrganizationSettings(
     await assertStillAdmin(tx, actor);
     const before = await tx.organization.findUniqueOrThrow({
       where: { id: actor.organizationId },
-      select: { showWareki: true, ipAllowlist: true },
+      select: { showWareki: true, ipAllowlist: true, requireMfa: true },
     });
     const after = await tx.organization.update({
       where: { id: actor.organizationId },
-      data: { showWareki: data.showWareki, ipAllowlist: data.ipAllowlist },
-      select: { showWareki: true, ipAllowlist: true },
+      data: { showWareki: data.showWareki, ipAllowlist: data.ipAllowlist, requireMfa: data.requireMfa ?? before.requireMfa },
+      select: { showWareki: true, ipAllowlist: true, requireMfa: true },
     });
     await recordAudit(tx, {
       ...actorBase(actor, ctx),

@@ -27,6 +27,7 @@ export {
   type SessionCheck,
 } from './sessions';
 export { createStaffUser } from './users';
-export { getMfaStatus, startMfaEnrolment, confirmMfaEnrolment, disableMfa, MFA_ISSUER, type MfaEnrolment } from './mfa';
+export { getMfaStatus, startMfaEnrolment, confirmMfaEnrolment, disableMfa, regenerateRecoveryCodes, MFA_ISSUER, type MfaEnrolment } from './mfa';
+export { RECOVERY_CODE_COUNT, normalizeRecoveryCode } from './recovery';
 export { MFA_PENDING_TTL_MS } from './mfa-crypto';
 export { totp, hotp, matchTotp, base32Encode, base32Decode, timeStep, normalizeTotpCode, otpauthUri } from './totp';

@@ -13,6 +13,7 @@ import type { Db } from '../db';
 import { AppError } from '../errors';
 import { decryptMfaSecret, encryptMfaSecret, openEnrolment, sealEnrolment } from './mfa-crypto';
 import { LOGIN_LOCKED_MESSAGE, MAX_FAILED_LOGINS, MFA_CODE_FAILED_MESSAGE, recentLoginFailures } from './sessions';
+import { replaceRecoveryCodes } from './recovery';
 import { base32Encode, matchTotp, newTotpSecret, normalizeTotpCode, otpauthUri } from './totp';
 import type { StaffActor } from './types';
 
@@ -59,14 +60,17 @@ function auditBase(actor: StaffActor, ctx: RequestContext, now: Date) {
   };
 }
 
-/** Store the secret (encrypted) once a current code for it is entered. */
+/**
+ * Store the secret (encrypted) once a current code for it is entered. Returns the new recovery codes
+ * (recovery.ts): show them to the user once; only their hashes are stored.
+ */
 export async function confirmMfaEnrolment(
   db: Db,
   actor: StaffActor,
   input: { enrolToken: unknown; code: unknown },
   ctx: RequestContext,
   opts: { now?: Date } = {},
-): Promise<void> {
+): Promise<{ recoveryCodes: string[] }> {
   const now = opts.now ?? new Date();
   const code = codeOrThrow(input.code);
   const secret = typeof input.enrolToken === 'string' ? await openEnrolment(actor.userId, input.enrolToken, now) : null;
@@ -75,13 +79,16 @@ export async function confirmMfaEnrolment(
     const step = matchTotp(secret, code, now);
     if (step === null) throw new AppError('validation', MFA_CODE_FAILED_MESSAGE, { fieldErrors: { code: MFA_CODE_FAILED_MESSAGE } });
     const stored = await encryptMfaSecret(actor.userId, secret);
-    await db.$transaction(async (tx) => {
+    const recoveryCodes = await db.$transaction(async (tx) => {
       await tx.$queryRaw`SELECT id FROM users WHERE id = ${actor.userId}::uuid FOR UPDATE`;
       const u = await tx.user.findUniqueOrThrow({ where: { id: actor.userId }, select: { mfaSecret: true } });
       if (u.mfaSecret) throw new AppError('conflict', '二要素認証はすでに有効です。');
       await tx.user.update({ where: { id: actor.userId }, data: { mfaSecret: stored, mfaLastStep: BigInt(step) } });
+      const codes = await replaceRecoveryCodes(tx, actor.userId, now);
       await recordAudit(tx, { ...auditBase(actor, ctx, now), action: 'auth.mfa_enabled', details: { method: 'totp' } });
+      return codes;
     });
+    return { recoveryCodes };
   } finally {
     secret.fill(0);
   }
@@ -114,10 +121,51 @@ export async function disableMfa(
       return 'wrong' as const;
     }
     await tx.user.update({ where: { id: u.id }, data: { mfaSecret: null, mfaLastStep: null } });
+    await tx.mfaRecoveryCode.deleteMany({ where: { userId: u.id } });
     await recordAudit(tx, { ...base, action: 'auth.mfa_disabled' });
     return 'ok' as const;
   });
   if (outcome === 'off') throw new AppError('invalid_state', '二要素認証は有効になっていません。');
   if (outcome === 'locked') throw new AppError('locked', LOGIN_LOCKED_MESSAGE);
   if (outcome === 'wrong') throw new AppError('validation', MFA_CODE_FAILED_MESSAGE, { fieldErrors: { code: MFA_CODE_FAILED_MESSAGE } });
+}
+
+/**
+ * New set of recovery codes (the old set stops working). Requires a current, unused TOTP code; wrong
+ * codes count towards the lockout like in `disableMfa`. Returns the codes to show once.
+ */
+export async function regenerateRecoveryCodes(
+  db: Db,
+  actor: StaffActor,
+  input: { code: unknown },
+  ctx: RequestContext,
+  opts: { now?: Date } = {},
+): Promise<{ recoveryCodes: string[] }> {
+  const now = opts.now ?? new Date();
+  const code = codeOrThrow(input.code);
+  const base = auditBase(actor, ctx, now);
+  const outcome = await db.$transaction(async (tx) => {
+    await tx.$queryRaw`SELECT id FROM users WHERE id = ${actor.userId}::uuid FOR UPDATE`;
+    const u = await tx.user.findUniqueOrThrow({
+      where: { id: actor.userId },
+      select: { id: true, organizationId: true, mfaSecret: true, mfaLastStep: true },
+    });
+    if (!u.mfaSecret) return { kind: 'off' } as const;
+    if ((await recentLoginFailures(tx, u, now)) >= MAX_FAILED_LOGINS) return { kind: 'locked' } as const;
+    const secret = await decryptMfaSecret(u.id, u.mfaSecret);
+    const step = matchTotp(secret, code, now, u.mfaLastStep === null ? null : Number(u.mfaLastStep));
+    secret.fill(0);
+    if (step === null) {
+      await recordAudit(tx, { ...base, action: 'auth.mfa_failed', details: { stage: 'recovery_codes' } });
+      return { kind: 'wrong' } as const;
+    }
+    await tx.user.update({ where: { id: u.id }, data: { mfaLastStep: BigInt(step) } });
+    const codes = await replaceRecoveryCodes(tx, u.id, now);
+    await recordAudit(tx, { ...base, action: 'auth.recovery_codes_regenerated' });
+    return { kind: 'ok', codes } as const;
+  });
+  if (outcome.kind === 'off') throw new AppError('invalid_state', '二要素認証は有効になっていません。');
+  if (outcome.kind === 'locked') throw new AppError('locked', LOGIN_LOCKED_MESSAGE);
+  if (outcome.kind === 'wrong') throw new AppError('validation', MFA_CODE_FAILED_MESSAGE, { fieldErrors: { code: MFA_CODE_FAILED_MESSAGE } });
+  return { recoveryCodes: outcome.codes };
 }

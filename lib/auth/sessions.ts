@@ -15,6 +15,7 @@ import type { Tx } from '../db';
 import { ipAllowed } from './ip';
 import { decryptMfaSecret, pendingMatches, signMfaPending, verifyMfaPending } from './mfa-crypto';
 import { verifyDummy, verifyPassword } from './password';
+import { consumeRecoveryCode, normalizeRecoveryCode } from './recovery';
 import { matchTotp, normalizeTotpCode } from './totp';
 import type { StaffActor } from './types';
 
@@ -274,6 +275,8 @@ export async function completeMfaLogin(
     throw new AppError('forbidden', IP_DENIED_MESSAGE);
   }
   const code = normalizeTotpCode(input.code);
+  // Not a 6-digit code: maybe a recovery code (single use; wrong ones count like wrong codes).
+  const recovery = code ? null : normalizeRecoveryCode(input.code);
   const token = newToken();
   const ttlHours = opts.ttlHours ?? getConfig().SESSION_TTL_HOURS;
   const expiresAt = new Date(now.getTime() + ttlHours * 3600_000);
@@ -289,6 +292,16 @@ export async function completeMfaLogin(
         select: { passwordHash: true, mfaSecret: true, mfaLastStep: true, lastLoginAt: true },
       });
       if (!pendingMatches(pending.fingerprint, fresh) || !fresh.mfaSecret) return 'stale' as const;
+      if (recovery) {
+        if (!(await consumeRecoveryCode(tx, user.id, recovery, now))) {
+          await recordAudit(tx, { ...base, action: 'auth.mfa_failed', details: { stage: 'login', method: 'recovery_code' } });
+          return 'wrong' as const;
+        }
+        await createSession(tx, user.id, token, expiresAt, ctx, now);
+        await recordAudit(tx, { ...base, action: 'auth.recovery_code_used' });
+        await recordAudit(tx, { ...base, action: 'auth.login', details: { mfa: 'recovery_code' } });
+        return 'ok' as const;
+      }
       const secret = await decryptMfaSecret(user.id, fresh.mfaSecret);
       const last = fresh.mfaLastStep === null ? null : Number(fresh.mfaLastStep);
       const step = code ? matchTotp(secret, code, now, last) : null;
@@ -314,7 +327,8 @@ export async function completeMfaLogin(
 }
 
 export type SessionCheck =
-  | { status: 'ok'; actor: StaffActor; expiresAt: Date }
+  /** mfaSetupRequired: the organisation requires MFA and this user has not enrolled yet. */
+  | { status: 'ok'; actor: StaffActor; expiresAt: Date; mfaSetupRequired: boolean }
   | { status: 'none' }
   | { status: 'expired' }
   | { status: 'ip_denied' };
@@ -342,7 +356,12 @@ export async function getSessionActor(
   if (now.getTime() - session.lastSeenAt.getTime() > 60_000) {
     await db.session.updateMany({ where: { id: session.id }, data: { lastSeenAt: now } });
   }
-  return { status: 'ok', actor: toActor(session.user), expiresAt: session.expiresAt };
+  return {
+    status: 'ok',
+    actor: toActor(session.user),
+    expiresAt: session.expiresAt,
+    mfaSetupRequired: session.user.organization.requireMfa && !session.user.mfaSecret,
+  };
 }
 
 /** Delete the session (if any) and record auth.logout. */

@@ -240,11 +240,11 @@ describe('organisation settings', () => {
       { showWareki: true, ipAllowlist: [' 192.0.2.0/24 ', '', '2001:db8::/32', '192.0.2.0/24'] },
       ctx,
     );
-    expect(r).toEqual({ showWareki: true, ipAllowlist: ['192.0.2.0/24', '2001:db8::/32'] });
+    expect(r).toEqual({ showWareki: true, ipAllowlist: ['192.0.2.0/24', '2001:db8::/32'], requireMfa: false });
     const ev = await t.prisma.auditEvent.findFirstOrThrow({ where: { organizationId: orgId, action: 'organization.settings_updated' } });
     expect(ev.details).toEqual({
-      before: { showWareki: false, ipAllowlist: [] },
-      after: { showWareki: true, ipAllowlist: ['192.0.2.0/24', '2001:db8::/32'] },
+      before: { showWareki: false, ipAllowlist: [], requireMfa: false },
+      after: { showWareki: true, ipAllowlist: ['192.0.2.0/24', '2001:db8::/32'], requireMfa: false },
     });
     expect(ev.actorId).toBe(admin.userId);
     resetLoginThrottle();

@@ -133,18 +133,22 @@ export function SettingsForm({
   currentIp,
 }: {
   locale: Locale;
-  settings: { showWareki: boolean; ipAllowlist: string[] };
+  settings: { showWareki: boolean; ipAllowlist: string[]; requireMfa: boolean };
   currentIp: string;
 }) {
   const tr = translator(locale);
   const [state, action, pending] = useActionState<SettingsState, FormData>(settingsAction, { status: 'idle' });
   const showWareki = state.status === 'error' ? state.showWareki : settings.showWareki;
   const ipText = state.status === 'error' ? state.ipAllowlist : settings.ipAllowlist.join('\n');
+  const requireMfa = state.status === 'error' ? state.requireMfa : settings.requireMfa;
   return (
     // key: after a save or an error the fields show the saved (or the refused) values again.
-    <form action={action} className="grid max-w-xl gap-3" aria-label={tr('admin.settings.title')} key={`${showWareki}|${ipText}`}>
+    <form action={action} className="grid max-w-xl gap-3" aria-label={tr('admin.settings.title')} key={`${showWareki}|${requireMfa}|${ipText}`}>
       <label className="flex items-center gap-2">
         <input type="checkbox" name="showWareki" defaultChecked={showWareki} /> {tr('admin.settings.wareki')}
+      </label>
+      <label className="flex items-center gap-2">
+        <input type="checkbox" name="requireMfa" defaultChecked={requireMfa} /> {tr('admin.settings.requireMfa')}
       </label>
       <div>
         <label htmlFor="ip-allowlist" className="field-label">

@@ -18,7 +18,7 @@ export type UserActionState =
 export type SettingsState =
   | { status: 'idle' }
   | { status: 'saved' }
-  | { status: 'error'; error: string; showWareki: boolean; ipAllowlist: string };
+  | { status: 'error'; error: string; showWareki: boolean; ipAllowlist: string; requireMfa: boolean };
 
 const str = (f: FormData, k: string) => {
   const v = f.get(k);
@@ -84,12 +84,13 @@ export async function userAction(_prev: UserActionState, form: FormData): Promis
 export async function settingsAction(_prev: SettingsState, form: FormData): Promise<SettingsState> {
   const actor = await requireAdmin();
   const showWareki = form.get('showWareki') === 'on';
+  const requireMfa = form.get('requireMfa') === 'on';
   const ipAllowlist = str(form, 'ipAllowlist');
   try {
-    await updateOrganizationSettings(getDb(), actor, { showWareki, ipAllowlist: ipAllowlist.split(/\r?\n/) }, await getRequestContext());
+    await updateOrganizationSettings(getDb(), actor, { showWareki, requireMfa, ipAllowlist: ipAllowlist.split(/\r?\n/) }, await getRequestContext());
     revalidatePath('/', 'layout');
     return { status: 'saved' };
   } catch (e) {
-    return { status: 'error', error: failure(e).error, showWareki, ipAllowlist };
+    return { status: 'error', error: failure(e).error, showWareki, ipAllowlist, requireMfa };
   }
 }
