@@ -29,6 +29,12 @@ const schema = z.object({
   SESSION_TTL_HOURS: z.coerce.number().positive().default(12),
   SIGNING_LINK_DAYS: z.coerce.number().int().positive().max(90).default(30),
   DOWNLOAD_LINK_DAYS: z.coerce.number().int().positive().default(14),
+  /** Automatic 【再送】 reminders: days after a signer was notified, comma-separated; empty = off. */
+  REMINDER_DAYS: z
+    .string()
+    .default('7,14,21,28')
+    .refine((v) => v.trim() === '' || v.split(',').every((d) => /^\s*[1-9]\d{0,2}\s*$/.test(d)), 'comma-separated whole days (1–999), or empty')
+    .transform((v) => [...new Set(v.split(',').filter((d) => d.trim() !== '').map(Number))].sort((a, b) => a - b)),
   /** Archive timestamp renewal: re-timestamp a sealed file when its newest document timestamp's TSA certificate expires within this many days. */
   ARCHIVE_RENEW_BEFORE_DAYS: z.coerce.number().int().positive().default(365),
   /** RFC 3161 TSA. Default: the built-in TSA at APP_URL/api/tsa. */

@@ -43,3 +43,4 @@ export * from './signing';
 export * from './sealing';
 export * from './downloads';
 export * from './archive';
+export { sendDueReminders, reminderDedupeKey, REMINDER_TASK, type ReminderOptions, type ReminderSent } from './reminders';

@@ -20,6 +20,12 @@ export interface NotifyOptions {
   expiresAt?: Date;
   /** Re-sent request: subject prefixed 【再送】. */
   resend?: boolean;
+  /**
+   * Automatic reminder (lib/envelopes/reminders.ts) for this reminder day: sent as 【再送】, outbox
+   * dedupe key `signing-reminder:<recipientId>:day<n>`, notifiedAt kept (reminder days count from
+   * it) and no signing_request.* audit event (the caller records signing.reminder_sent).
+   */
+  reminderDay?: number;
 }
 
 export interface NotifyResult {
@@ -71,10 +77,10 @@ export async function notifyRecipient(
     expiresAtText: formatDateTimeJa(expiresAt),
     message: env.message,
     documentNames: env.documents.map((d) => d.fileName),
-    resend: opts.resend,
+    resend: opts.resend || opts.reminderDay !== undefined,
   });
   await enqueueEmail(tx, {
-    dedupeKey: `signing-request:${sr.id}`,
+    dedupeKey: opts.reminderDay !== undefined ? `signing-reminder:${r.id}:day${opts.reminderDay}` : `signing-request:${sr.id}`,
     kind: 'signing_request',
     to: r.email,
     subject: mail.subject,
@@ -83,6 +89,7 @@ export async function notifyRecipient(
     organizationId: env.organizationId,
     envelopeId: env.id,
   });
+  if (opts.reminderDay !== undefined) return { token, signingRequestId: sr.id, expiresAt, url };
   await tx.recipient.update({ where: { id: r.id }, data: { notifiedAt: now } });
   await recordAudit(tx, {
     organizationId: env.organizationId,
