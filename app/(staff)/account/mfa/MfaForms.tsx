@@ -4,6 +4,8 @@ import { useActionState } from 'react';
 import { disableMfaAction, enableMfaAction, regenerateRecoveryCodesAction, type MfaFormState } from './actions';
 
 export interface RecoveryLabels {
+  /** Shown first (e.g. "two-factor authentication is now on"). */
+  done?: string;
   title: string;
   help: string;
   continue: string;
@@ -13,6 +15,7 @@ export interface RecoveryLabels {
 function RecoveryCodes(props: { codes: string[]; labels: RecoveryLabels; continueHref: string }) {
   return (
     <section role="status" className="space-y-3 rounded-lg border border-solid-gray-300 bg-solid-gray-50 p-3">
+      {props.labels.done ? <p className="font-bold">{props.labels.done}</p> : null}
       <h2 className="text-lg font-bold">{props.labels.title}</h2>
       <p>{props.labels.help}</p>
       <ul data-testid="mfa-recovery-codes" className="grid grid-cols-2 gap-1 font-mono text-lg">

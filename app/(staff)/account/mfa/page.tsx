@@ -49,7 +49,7 @@ export default async function MfaPage({ searchParams }: { searchParams: Promise<
               </code>
             </dd>
           </dl>
-          <EnableMfaForm enrolToken={enrolment.enrolToken} labels={{ ...labels, submit: tr('mfa.enable') }} recoveryLabels={recoveryLabels} />
+          <EnableMfaForm enrolToken={enrolment.enrolToken} labels={{ ...labels, submit: tr('mfa.enable') }} recoveryLabels={{ ...recoveryLabels, done: tr('mfa.doneEnabled') }} />
         </>
       ) : (
         <>
