@@ -5,16 +5,17 @@ import type { RequestContext } from '@/lib/audit';
 import { getSessionActor, SESSION_COOKIE, type StaffActor } from '@/lib/auth';
 import { AppError, isAppError } from '@/lib/errors';
 import { readBodyLimited } from '@/lib/tsa';
-import { clientIpFrom, getDb } from './server';
+import { clientIpFrom, getDb, MFA_SETUP_REQUIRED_MESSAGE } from './server';
 
 export function contextOf(req: Request): RequestContext {
   return { ip: clientIpFrom(req.headers), userAgent: req.headers.get('user-agent')?.slice(0, 512) ?? null };
 }
 
-/** The staff member, or an AppError('unauthorized'). */
+/** The staff member, or an AppError('unauthorized'); 'forbidden' while the organisation requires MFA they lack. */
 export async function staffFromRequest(req: Request): Promise<StaffActor> {
   const token = (await cookies()).get(SESSION_COOKIE)?.value;
   const r = await getSessionActor(getDb(), token, contextOf(req));
+  if (r.status === 'ok' && r.mfaSetupRequired) throw new AppError('forbidden', MFA_SETUP_REQUIRED_MESSAGE);
   if (r.status === 'ok') return r.actor;
   if (r.status === 'ip_denied') throw new AppError('forbidden', 'この接続元（IPアドレス）からは利用できません。');
   throw new AppError('unauthorized', 'ログインしてください。');

@@ -44,11 +44,13 @@ export const getShowWareki = cache(async (organizationId: string): Promise<boole
   return org?.showWareki ?? false;
 });
 
-/** The signed-in staff member, or null (no redirect). */
+export const MFA_SETUP_REQUIRED_MESSAGE = 'この組織では二要素認証が必須です。先に「二要素認証」で有効にしてください。';
+
+/** The signed-in staff member, or null (no redirect). Also null while the organisation requires MFA they lack. */
 export const getStaff = cache(async (): Promise<StaffActor | null> => {
   const token = (await cookies()).get(SESSION_COOKIE)?.value;
   const r = await getSessionActor(getDb(), token, await getRequestContext());
-  return r.status === 'ok' ? r.actor : null;
+  return r.status === 'ok' && !r.mfaSetupRequired ? r.actor : null;
 });
 
 const staffSession = cache(async () => {

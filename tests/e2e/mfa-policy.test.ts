@@ -44,6 +44,10 @@ describe('require MFA policy + recovery codes (e2e)', () => {
       expect(new URL(page.url()).pathname).toBe('/account/mfa');
       await page.goto('/search');
       expect(new URL(page.url()).pathname).toBe('/account/mfa');
+      // Route handlers refuse too (same session cookie).
+      const refused = await page.request.get('/api/search/export');
+      expect(refused.status()).toBe(403);
+      expect(await refused.text()).toContain('二要素認証が必須です');
 
       const secret = base32Decode((await page.getByTestId('mfa-secret').textContent())?.trim() ?? '');
       await page.getByLabel('確認コード（認証アプリ）').fill(totp(secret, Date.now()));
@@ -57,6 +61,7 @@ describe('require MFA policy + recovery codes (e2e)', () => {
       // Enrolled: staff pages open again.
       await page.goto('/envelopes');
       expect(new URL(page.url()).pathname).toBe('/envelopes');
+      expect((await page.request.get('/api/search/export')).status()).not.toBe(403);
 
       await page.getByRole('button', { name: 'ログアウト' }).click();
       await page.waitForURL('**/login**');
