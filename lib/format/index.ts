@@ -85,3 +85,4 @@ export function formatYen(amount: bigint | number | null | undefined, locale: Lo
 export function todayInTokyo(now = new Date()): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
 }
+export { contentDisposition } from './content-disposition';

@@ -31,3 +31,16 @@ describe('format', () => {
     expect(formatDateTimeWithWareki(null, true)).toBe('');
   });
 });
+
+describe('contentDisposition', () => {
+  it('gives an ASCII fallback and the exact UTF-8 name, with RFC 8187 escapes for quotes and brackets', async () => {
+    const { contentDisposition } = await import('../../lib/format');
+    const h = contentDisposition('attachment', "契約書 (案) 'A'*.pdf");
+    expect(h).toBe(
+      `attachment; filename="___ (_) 'A'*.pdf"; filename*=UTF-8''%E5%A5%91%E7%B4%84%E6%9B%B8%20%28%E6%A1%88%29%20%27A%27%2A.pdf`,
+    );
+    expect(decodeURIComponent(h.split("UTF-8''")[1])).toBe("契約書 (案) 'A'*.pdf");
+    expect(contentDisposition('inline', 'a"b\\c\r\nd.pdf')).toBe(`inline; filename="a_b_cd.pdf"; filename*=UTF-8''a%22b%5Ccd.pdf`);
+    expect(contentDisposition('inline', '署名.pdf', 'document.pdf')).toContain('filename="document.pdf"');
+  });
+});

@@ -4,20 +4,16 @@ import { NextResponse } from 'next/server';
 import { clientIpFrom } from '@/app/_lib/server';
 import { isAppError } from '@/lib/errors';
 import type { FileStream } from '@/lib/envelopes';
+import { contentDisposition } from '@/lib/format';
 
 export function requestContext(req: Request) {
   return { ip: clientIpFrom(req.headers), userAgent: req.headers.get('user-agent')?.slice(0, 512) ?? null };
 }
 
-function asciiFallback(name: string): string {
-  const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  return ascii || 'download';
-}
-
 export function fileResponse(f: FileStream, disposition: 'attachment' | 'inline' = 'attachment'): Response {
   const headers: Record<string, string> = {
     'Content-Type': f.contentType,
-    'Content-Disposition': `${disposition}; filename="${asciiFallback(f.fileName)}"; filename*=UTF-8''${encodeURIComponent(f.fileName)}`,
+    'Content-Disposition': contentDisposition(disposition, f.fileName),
     'Cache-Control': 'private, no-store',
     'X-Content-Type-Options': 'nosniff',
   };

@@ -5,6 +5,7 @@
 import { contextOf, errorResponse, staffFromRequest } from '@/app/_lib/api';
 import { getDb } from '@/app/_lib/server';
 import { csvFileName, csvReadableStream, exportSearchCsv, parseSearchParams } from '@/lib/search';
+import { contentDisposition } from '@/lib/format';
 
 export const dynamic = 'force-dynamic';
 
@@ -17,7 +18,7 @@ export async function GET(req: Request) {
     return new Response(csvReadableStream(chunks), {
       headers: {
         'Content-Type': 'text/csv; charset=utf-8',
-        'Content-Disposition': `attachment; filename="${name}"; filename*=UTF-8''${encodeURIComponent(`契約検索_${name}`)}`,
+        'Content-Disposition': contentDisposition('attachment', `契約検索_${name}`, name),
         'Cache-Control': 'no-store',
       },
     });

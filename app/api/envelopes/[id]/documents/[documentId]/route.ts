@@ -10,6 +10,7 @@ import { notFound } from '@/lib/errors';
 import { openBlobStream } from '@/lib/storage';
 import { contextOf, errorResponse, staffFromRequest } from '../../../../../_lib/api';
 import { getDb } from '../../../../../_lib/server';
+import { contentDisposition } from '@/lib/format';
 
 export const runtime = 'nodejs';
 
@@ -46,7 +47,7 @@ export async function GET(req: Request, { params }: { params: Promise<{ id: stri
     return new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, {
       headers: {
         'Content-Type': 'application/pdf',
-        'Content-Disposition': `inline; filename="document.pdf"; filename*=UTF-8''${encodeURIComponent(name)}`,
+        'Content-Disposition': contentDisposition('inline', name, 'document.pdf'),
         'Cache-Control': 'private, no-store',
         'X-Content-Type-Options': 'nosniff',
       },

@@ -4,6 +4,7 @@ import { getPrisma } from '@/lib/db';
 import { getSigningDocument } from '@/lib/envelopes';
 import { openBlobStream } from '@/lib/storage';
 import { errorResponse, requestContext, signerSession } from '../../../_shared';
+import { contentDisposition } from '@/lib/format';
 
 export async function GET(req: Request, { params }: { params: Promise<{ token: string; documentId: string }> }) {
   const { token, documentId } = await params;
@@ -15,7 +16,7 @@ export async function GET(req: Request, { params }: { params: Promise<{ token: s
       headers: {
         'Content-Type': 'application/pdf',
         'Content-Length': String(document.sizeBytes),
-        'Content-Disposition': `inline; filename*=UTF-8''${encodeURIComponent(document.fileName)}`,
+        'Content-Disposition': contentDisposition('inline', document.fileName),
         'Cache-Control': 'private, no-store',
       },
     });
