@@ -8,7 +8,7 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { recordAudit, type RequestContext } from '../audit';
-import { createStaffUser, hashPassword, ipAllowed, MIN_PASSWORD_LENGTH, parseCidr, type StaffActor } from '../auth';
+import { createStaffUser, hashPassword, ipAllowed, MIN_PASSWORD_LENGTH, parseCidr, staffEmailSchema, type StaffActor } from '../auth';
 import type { Db, Tx } from '../db';
 import { Prisma } from '../db';
 import { AppError } from '../errors';
@@ -126,13 +126,7 @@ export async function listUsers(db: Db, actor: StaffActor): Promise<AdminUserLis
 }
 
 export const createUserSchema = z.object({
-  email: z
-    .string({ error: 'メールアドレスを入力してください。' })
-    .trim()
-    .min(1, 'メールアドレスを入力してください。')
-    .max(254, 'メールアドレスが長すぎます。')
-    .email('メールアドレスの形式が正しくありません。')
-    .transform((s) => s.toLowerCase()),
+  email: staffEmailSchema,
   name: z
     .string({ error: '氏名を入力してください。' })
     .trim()

@@ -12,6 +12,7 @@ export {
   LOGIN_LOCKED_MESSAGE,
   IP_DENIED_MESSAGE,
   loginSchema,
+  staffEmailSchema,
   login,
   beginLogin,
   completeMfaLogin,

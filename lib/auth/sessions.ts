@@ -24,14 +24,17 @@ export const SESSION_COOKIE = 'ts_session';
 export const MAX_FAILED_LOGINS = 5;
 export const LOCKOUT_WINDOW_MS = 15 * 60 * 1000;
 
+/** A staff sign-in email address (trimmed, lower-cased): the login form and account creation share it. */
+export const staffEmailSchema = z
+  .string({ error: 'メールアドレスを入力してください。' })
+  .trim()
+  .min(1, 'メールアドレスを入力してください。')
+  .max(254, 'メールアドレスが長すぎます。')
+  .email('メールアドレスの形式が正しくありません。')
+  .transform((s) => s.toLowerCase());
+
 export const loginSchema = z.object({
-  email: z
-    .string({ error: 'メールアドレスを入力してください。' })
-    .trim()
-    .min(1, 'メールアドレスを入力してください。')
-    .max(254, 'メールアドレスが長すぎます。')
-    .email('メールアドレスの形式が正しくありません。')
-    .transform((s) => s.toLowerCase()),
+  email: staffEmailSchema,
   password: z
     .string({ error: 'パスワードを入力してください。' })
     .min(1, 'パスワードを入力してください。')
@@ -170,33 +173,15 @@ export async function beginLogin(
     noteIpFailure(ctx.ip, now.getTime());
     throw new AppError('unauthorized', LOGIN_FAILED_MESSAGE);
   }
-  const base = {
-    organizationId: user.organizationId,
-    actorType: 'user' as const,
-    actorId: user.id,
-    actorLabel: label(user),
-    ip: ctx.ip,
-    userAgent: ctx.userAgent,
-    at: now,
-  };
-
-  if (!ipAllowed(ctx.ip, user.organization.ipAllowlist)) {
-    await db.$transaction((tx) => recordAudit(tx, { ...base, action: 'auth.login_failed', details: { reason: 'ip_not_allowed' } }));
-    throw new AppError('forbidden', IP_DENIED_MESSAGE);
-  }
+  const base = signInAudit(user, ctx, now);
+  await refuseDisallowedIp(db, user, base, ctx);
 
   // One attempt at a time per account: the user row is locked while the recent failures are counted,
   // the password checked and the outcome recorded, so parallel guesses cannot all read "0 failures".
-  const token = newToken();
-  const ttlHours = opts.ttlHours ?? getConfig().SESSION_TTL_HOURS;
-  const expiresAt = new Date(now.getTime() + ttlHours * 3600_000);
+  const { token, expiresAt } = newSessionToken(now, opts.ttlHours);
   const outcome = await db.$transaction(
     async (tx) => {
-      await tx.$queryRaw`SELECT id FROM users WHERE id = ${user.id}::uuid FOR UPDATE`;
-      if ((await recentLoginFailures(tx, user, now)) >= MAX_FAILED_LOGINS) {
-        await recordAudit(tx, { ...base, action: 'auth.login_blocked', details: { reason: 'locked' } });
-        return { kind: 'locked' } as const;
-      }
+      if (await lockedOut(tx, user, base, now)) return { kind: 'locked' } as const;
       const fresh = await tx.user.findUniqueOrThrow({
         where: { id: user.id },
         select: { passwordHash: true, mfaSecret: true, lastLoginAt: true },
@@ -225,6 +210,44 @@ export async function beginLogin(
     return { mfaRequired: true, mfaToken: p.token, expiresAt: p.expiresAt };
   }
   return { token, expiresAt, actor: toActor(user) };
+}
+
+type SignInUser = { id: string; organizationId: string; name: string; email: string; organization: { ipAllowlist: string[] } };
+type SignInAudit = ReturnType<typeof signInAudit>;
+
+/** The audit fields of every event about a user's own sign-in (both steps). */
+function signInAudit(user: SignInUser, ctx: RequestContext, now: Date) {
+  return {
+    organizationId: user.organizationId,
+    actorType: 'user' as const,
+    actorId: user.id,
+    actorLabel: label(user),
+    ip: ctx.ip,
+    userAgent: ctx.userAgent,
+    at: now,
+  };
+}
+
+/** The organisation's IP allowlist, checked at both sign-in steps; a refusal is audited. */
+async function refuseDisallowedIp(db: Db, user: SignInUser, base: SignInAudit, ctx: RequestContext): Promise<void> {
+  if (ipAllowed(ctx.ip, user.organization.ipAllowlist)) return;
+  await db.$transaction((tx) => recordAudit(tx, { ...base, action: 'auth.login_failed', details: { reason: 'ip_not_allowed' } }));
+  throw new AppError('forbidden', IP_DENIED_MESSAGE);
+}
+
+/**
+ * Inside a sign-in transaction: lock the user row (one attempt at a time per account, so parallel
+ * guesses cannot all read "0 failures"), then report — and audit — a lock-out.
+ */
+async function lockedOut(tx: Tx, user: SignInUser, base: SignInAudit, now: Date): Promise<boolean> {
+  await tx.$queryRaw`SELECT id FROM users WHERE id = ${user.id}::uuid FOR UPDATE`;
+  if ((await recentLoginFailures(tx, user, now)) < MAX_FAILED_LOGINS) return false;
+  await recordAudit(tx, { ...base, action: 'auth.login_blocked', details: { reason: 'locked' } });
+  return true;
+}
+
+function newSessionToken(now: Date, ttlHours = getConfig().SESSION_TTL_HOURS): { token: string; expiresAt: Date } {
+  return { token: newToken(), expiresAt: new Date(now.getTime() + ttlHours * 3600_000) };
 }
 
 async function createSession(tx: Tx, userId: string, token: string, expiresAt: Date, ctx: RequestContext, now: Date) {
@@ -261,32 +284,15 @@ export async function completeMfaLogin(
   if (!user || user.disabledAt || !pendingMatches(pending.fingerprint, user)) {
     throw new AppError('link_expired', MFA_PENDING_EXPIRED_MESSAGE);
   }
-  const base = {
-    organizationId: user.organizationId,
-    actorType: 'user' as const,
-    actorId: user.id,
-    actorLabel: label(user),
-    ip: ctx.ip,
-    userAgent: ctx.userAgent,
-    at: now,
-  };
-  if (!ipAllowed(ctx.ip, user.organization.ipAllowlist)) {
-    await db.$transaction((tx) => recordAudit(tx, { ...base, action: 'auth.login_failed', details: { reason: 'ip_not_allowed' } }));
-    throw new AppError('forbidden', IP_DENIED_MESSAGE);
-  }
+  const base = signInAudit(user, ctx, now);
+  await refuseDisallowedIp(db, user, base, ctx);
   const code = normalizeTotpCode(input.code);
   // Not a 6-digit code: maybe a recovery code (single use; wrong ones count like wrong codes).
   const recovery = code ? null : normalizeRecoveryCode(input.code);
-  const token = newToken();
-  const ttlHours = opts.ttlHours ?? getConfig().SESSION_TTL_HOURS;
-  const expiresAt = new Date(now.getTime() + ttlHours * 3600_000);
+  const { token, expiresAt } = newSessionToken(now, opts.ttlHours);
   const outcome = await db.$transaction(
     async (tx) => {
-      await tx.$queryRaw`SELECT id FROM users WHERE id = ${user.id}::uuid FOR UPDATE`;
-      if ((await recentLoginFailures(tx, user, now)) >= MAX_FAILED_LOGINS) {
-        await recordAudit(tx, { ...base, action: 'auth.login_blocked', details: { reason: 'locked' } });
-        return 'locked' as const;
-      }
+      if (await lockedOut(tx, user, base, now)) return 'locked' as const;
       const fresh = await tx.user.findUniqueOrThrow({
         where: { id: user.id },
         select: { passwordHash: true, mfaSecret: true, mfaLastStep: true, lastLoginAt: true },
