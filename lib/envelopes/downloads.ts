@@ -13,6 +13,7 @@ import type { StaffActor } from '../auth/types';
 import { getConfig } from '../config';
 import type { Db } from '../db';
 import { AppError } from '../errors';
+import { parseField } from './schemas';
 import type { DownloadLink, Envelope, Organization } from '../generated/prisma/client';
 import { hashToken, looksLikeToken, newToken, safeEqual } from '../security';
 import { formatDateTime } from '../format';
@@ -301,14 +302,13 @@ export async function issueDownloadLink(
   ctx: DownloadContext = {},
 ): Promise<{ token: string; url: string; expiresAt: Date }> {
   const now = ctx.now ?? new Date();
-  const email = z.string().trim().email('メールアドレスの形式が正しくありません。').safeParse(input.email);
-  if (!email.success) throw new AppError('validation', email.error.issues[0].message, { fieldErrors: { email: email.error.issues[0].message } });
+  const email = parseField(z.string().trim().email('メールアドレスの形式が正しくありません。'), input.email, 'email');
   const env = await staffEnvelope(db, actor, envelopeId);
   const token = newToken();
   const cfg = getConfig();
   const expiresAt = new Date(now.getTime() + cfg.DOWNLOAD_LINK_DAYS * 86_400_000);
   const url = new URL(`/download/${token}`, cfg.APP_URL).toString();
-  const recipient = await db.recipient.findFirst({ where: { envelopeId: env.id, email: { equals: email.data, mode: 'insensitive' } } });
+  const recipient = await db.recipient.findFirst({ where: { envelopeId: env.id, email: { equals: email, mode: 'insensitive' } } });
   const mail = input.sendEmail
     ? await (async () => {
         const full = await db.envelope.findUniqueOrThrow({
@@ -321,7 +321,7 @@ export async function issueDownloadLink(
           documentNames: full.documents.map((d) => d.fileName),
           senderOrganization: full.organization.name,
           senderName: full.createdBy?.name,
-          recipientName: recipient?.name ?? email.data,
+          recipientName: recipient?.name ?? email,
           downloadUrl: url,
           validDays: cfg.DOWNLOAD_LINK_DAYS,
           expiresAtLabel: formatDateTime(expiresAt).slice(0, 16),
@@ -330,7 +330,7 @@ export async function issueDownloadLink(
     : null;
   await db.$transaction(async (tx) => {
     const link = await tx.downloadLink.create({
-      data: { envelopeId: env.id, recipientId: input.recipientId ?? recipient?.id ?? null, email: email.data, tokenHash: hashToken(token), expiresAt, createdAt: now },
+      data: { envelopeId: env.id, recipientId: input.recipientId ?? recipient?.id ?? null, email, tokenHash: hashToken(token), expiresAt, createdAt: now },
     });
     if (mail) {
       await enqueueEmail(tx, {
@@ -338,7 +338,7 @@ export async function issueDownloadLink(
         kind: 'download_link',
         organizationId: env.organizationId,
         envelopeId: env.id,
-        to: email.data,
+        to: email,
         subject: mail.subject,
         text: mail.text,
         html: mail.html,
@@ -351,7 +351,7 @@ export async function issueDownloadLink(
       action: 'download.link_issued',
       ip: ctx.ip,
       userAgent: ctx.userAgent,
-      details: { downloadLinkId: link.id, email: email.data, expiresAt: expiresAt.toISOString(), emailed: !!mail },
+      details: { downloadLinkId: link.id, email, expiresAt: expiresAt.toISOString(), emailed: !!mail },
       at: now,
     });
   });

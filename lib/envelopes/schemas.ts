@@ -189,6 +189,16 @@ export function fieldErrorsOf(error: z.ZodError, prefix?: string): Record<string
   return out;
 }
 
+/** Parse one form field or throw AppError('validation') whose message is that field's message. */
+export function parseField<S extends z.ZodType>(schema: S, input: unknown, field: string): z.output<S> {
+  const r = schema.safeParse(input);
+  if (!r.success) {
+    const message = r.error.issues[0].message;
+    throw new AppError('validation', message, { fieldErrors: { [field]: message } });
+  }
+  return r.data;
+}
+
 /** Parse or throw AppError('validation') with field-level messages. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, prefix?: string): z.output<S> {
   const r = schema.safeParse(input);

@@ -17,6 +17,7 @@ import { recordAudit, type RequestContext } from '../audit';
 import { getConfig } from '../config';
 import type { Db, Tx } from '../db';
 import { AppError } from '../errors';
+import { parseField } from './schemas';
 import { formatDateTime } from '../format';
 import type { Envelope, Organization, Recipient, SigningRequest, User } from '../generated/prisma/client';
 import { enqueueJob } from '../jobs';
@@ -349,8 +350,7 @@ const accessCodeSchema = z.string().trim().min(1, 'アクセスコードを入�
  */
 export async function verifyAccessCode(db: Db, token: string, code: string, ctx: SigningContext = {}): Promise<{ session: string }> {
   const now = ctx.now ?? new Date();
-  const parsed = accessCodeSchema.safeParse(code);
-  if (!parsed.success) throw new AppError('validation', parsed.error.issues[0].message, { fieldErrors: { code: parsed.error.issues[0].message } });
+  const accessCode = parseField(accessCodeSchema, code, 'code');
   const access = await requireLink(db, token, now);
   const { recipient, envelope } = access;
   if (!recipient.accessCodeHash) throw new AppError('invalid_state', 'この署名依頼にアクセスコードは設定されていません。');
@@ -359,7 +359,7 @@ export async function verifyAccessCode(db: Db, token: string, code: string, ctx:
       details: { lockedUntil: recipient.lockedUntil.toISOString() },
     });
   }
-  const ok = await argon2Verify(recipient.accessCodeHash, parsed.data).catch(() => false);
+  const ok = await argon2Verify(recipient.accessCodeHash, accessCode).catch(() => false);
   const outcome = await db.$transaction(async (tx) => {
     await tx.$queryRaw`SELECT id FROM recipients WHERE id = ${recipient.id}::uuid FOR UPDATE`;
     const fresh = await tx.recipient.findUniqueOrThrow({ where: { id: recipient.id } });
@@ -481,8 +481,7 @@ const otpSchema = z.string().trim().regex(/^\d{6}$/, '6桁の確認コードを�
 
 export async function verifySigningOtp(db: Db, token: string, code: string, ctx: SigningContext = {}): Promise<{ session: string }> {
   const now = ctx.now ?? new Date();
-  const parsed = otpSchema.safeParse(code);
-  if (!parsed.success) throw new AppError('validation', parsed.error.issues[0].message, { fieldErrors: { code: parsed.error.issues[0].message } });
+  const otpCode = parseField(otpSchema, code, 'code');
   const access = await requireLink(db, token, now);
   const { recipient, envelope } = access;
   const auth = await authState(access, ctx.session, now);
@@ -508,7 +507,7 @@ export async function verifySigningOtp(db: Db, token: string, code: string, ctx:
       await audit('signing.otp_failed', { reason: otp ? 'too_many_attempts' : 'no_valid_code' });
       return 'expired' as const;
     }
-    if (!safeEqual(otp.codeHash, otpHash(recipient.id, parsed.data))) {
+    if (!safeEqual(otp.codeHash, otpHash(recipient.id, otpCode))) {
       const attempts = otp.attempts + 1;
       await tx.emailOtp.update({ where: { id: otp.id }, data: { attempts, consumedAt: attempts >= OTP_MAX_ATTEMPTS ? now : null } });
       await audit('signing.otp_failed', { reason: 'wrong_code', attempts });
@@ -642,8 +641,7 @@ export const declineReasonSchema = z
  */
 export async function declineSigning(db: Db, token: string, reason: string, ctx: SigningContext = {}): Promise<{ declinedNow: boolean }> {
   const now = ctx.now ?? new Date();
-  const parsed = declineReasonSchema.safeParse(reason);
-  if (!parsed.success) throw new AppError('validation', parsed.error.issues[0].message, { fieldErrors: { reason: parsed.error.issues[0].message } });
+  const declineReason = parseField(declineReasonSchema, reason, 'reason');
   const access = await requireLink(db, token, now);
   const auth = await authState(access, ctx.session, now);
   if (!auth.authenticated) throw new AppError('unauthorized', '認証が必要です。ページを再読み込みしてください。');
@@ -658,8 +656,8 @@ export async function declineSigning(db: Db, token: string, reason: string, ctx:
       if (envelope.status !== 'sent' && envelope.status !== 'in_progress') {
         throw new AppError('invalid_state', 'この封筒は現在差し戻しできる状態ではありません。');
       }
-      await tx.recipient.update({ where: { id: me.id }, data: { declinedAt: now, declineReason: parsed.data } });
-      await tx.envelope.update({ where: { id: envelope.id }, data: { status: 'declined', declinedAt: now, declineReason: parsed.data } });
+      await tx.recipient.update({ where: { id: me.id }, data: { declinedAt: now, declineReason } });
+      await tx.envelope.update({ where: { id: envelope.id }, data: { status: 'declined', declinedAt: now, declineReason: declineReason } });
       await tx.signingRequest.updateMany({ where: { recipient: { envelopeId: envelope.id }, revokedAt: null }, data: { revokedAt: now } });
       await recordAudit(tx, {
         organizationId: envelope.organizationId,
@@ -668,7 +666,7 @@ export async function declineSigning(db: Db, token: string, reason: string, ctx:
         action: 'signing.declined',
         ip: ctx.ip,
         userAgent: ctx.userAgent,
-        details: { recipientId: me.id, reason: parsed.data },
+        details: { recipientId: me.id, reason: declineReason },
         at: now,
       });
       const others = await tx.recipient.findMany({ where: { envelopeId: envelope.id, id: { not: me.id } } });
@@ -683,7 +681,7 @@ export async function declineSigning(db: Db, token: string, reason: string, ctx:
           recipientName: who.name,
           declinedBy: me.name,
           declinedByCompany: me.company,
-          reason: parsed.data,
+          reason: declineReason,
           declinedAtLabel: `${formatDateTime(now)}（日本時間）`,
           senderOrganization: envelope.organization.name,
           envelopeUrl: who.isSender ? new URL(`/envelopes/${envelope.id}`, appUrl).toString() : null,

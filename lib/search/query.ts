@@ -188,6 +188,7 @@ export const ROW_COLUMNS = Prisma.raw(`e.id, e.document_number AS "documentNumbe
 
 export interface RawRow {
   id: string;
+  /** 書類ID */
   documentNumber: string;
   title: string;
   counterparty: string;

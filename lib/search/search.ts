@@ -37,22 +37,8 @@ import {
   type SearchScope,
 } from './query';
 
-export interface SearchRow {
-  id: string;
-  /** 書類ID */
-  documentNumber: string;
-  title: string;
-  counterparty: string;
-  /** 取引年月日 YYYY-MM-DD, or null when empty */
-  transactionDate: string | null;
-  amount: bigint | null;
-  amountTaxIncluded: boolean;
-  taxAmount: bigint | null;
-  contractNumber: string | null;
-  status: string;
-  isPaper: boolean;
-  completedAt: Date | null;
-}
+/** A result row: the columns of `RawRow` (see ROW_COLUMNS) without the internal normalised counterparty. */
+export type SearchRow = Omit<RawRow, 'counterpartyNormalized'>;
 
 export interface SearchResult {
   rows: SearchRow[];
