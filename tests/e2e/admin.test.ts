@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStaffUser } from '../../lib/auth';
 import { startAppServer, type AppServer } from '../helpers/app-server';
-import { launchBrowser, newPage } from '../helpers/browser';
+import { launchBrowser, newPage, loginAs } from '../helpers/browser';
 
 let app: AppServer;
 let browser: Browser;
@@ -22,13 +22,7 @@ afterAll(async () => {
   await app?.stop();
 });
 
-async function login(page: Page, email: string, password: string) {
-  await page.goto('/login');
-  await page.getByLabel('メールアドレス').fill(email);
-  await page.getByLabel('パスワード').fill(password);
-  await page.getByRole('button', { name: 'ログイン' }).click();
-  await page.waitForURL('**/envelopes');
-}
+const login = (page: Page, email: string, password: string) => loginAs(page, email, password);
 
 describe('管理 (e2e)', () => {
   it('admin creates a staff user who then signs in without admin menus; staff get 404 on /admin', async () => {

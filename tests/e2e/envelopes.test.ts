@@ -5,7 +5,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, newPage } from '../helpers/browser';
+import { launchBrowser, newPage, submitLogin } from '../helpers/browser';
 import { startAppServer, type AppServer } from '../helpers/app-server';
 import { makeEncryptedPdf, makePdf, notAPdf } from '../helpers/fixtures';
 import { createStaffUser, login as libLogin } from '../../lib/auth';
@@ -23,12 +23,7 @@ afterAll(async () => {
   await app?.stop();
 });
 
-async function login(page: Page, password: string) {
-  await page.goto('/login');
-  await page.getByLabel('メールアドレス').fill(app.admin.email);
-  await page.getByLabel('パスワード').fill(password);
-  await page.getByRole('button', { name: 'ログイン' }).click();
-}
+const login = (page: Page, password: string) => submitLogin(page, app.admin.email, password);
 
 /** Drop files on the drop zone the way a browser does (DataTransfer with File objects). */
 async function dropFiles(page: Page, files: { name: string; bytes: Uint8Array }[]) {

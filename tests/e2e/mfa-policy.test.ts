@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { base32Decode, createStaffUser, totp } from '../../lib/auth';
 import { startAppServer, type AppServer } from '../helpers/app-server';
-import { launchBrowser, newPage } from '../helpers/browser';
+import { launchBrowser, newPage, submitLogin } from '../helpers/browser';
 
 let app: AppServer;
 let browser: Browser;
@@ -26,12 +26,7 @@ afterAll(async () => {
   await app?.stop();
 });
 
-async function passwordStep(page: Page) {
-  await page.goto('/login');
-  await page.getByLabel('メールアドレス').fill(USER.email);
-  await page.getByLabel('パスワード').fill(USER.password);
-  await page.getByRole('button', { name: 'ログイン' }).click();
-}
+const passwordStep = (page: Page) => submitLogin(page, USER.email, USER.password);
 
 describe('require MFA policy + recovery codes (e2e)', () => {
   it('sends a staff member without MFA to /account/mfa until enrolled; a recovery code signs in once', async () => {

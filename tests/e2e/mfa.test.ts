@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { base32Decode, createStaffUser, totp } from '../../lib/auth';
 import { hashToken } from '../../lib/security';
 import { startAppServer, type AppServer } from '../helpers/app-server';
-import { launchBrowser, newPage } from '../helpers/browser';
+import { launchBrowser, newPage, submitLogin } from '../helpers/browser';
 
 let app: AppServer;
 let browser: Browser;
@@ -25,12 +25,7 @@ afterAll(async () => {
   await app?.stop();
 });
 
-async function passwordStep(page: Page) {
-  await page.goto('/login');
-  await page.getByLabel('メールアドレス').fill(USER.email);
-  await page.getByLabel('パスワード').fill(USER.password);
-  await page.getByRole('button', { name: 'ログイン' }).click();
-}
+const passwordStep = (page: Page) => submitLogin(page, USER.email, USER.password);
 
 describe('staff MFA (e2e)', () => {
   it('enrols with the shown secret, then needs password + authenticator code to sign in', async () => {

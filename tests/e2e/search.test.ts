@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeForSearch } from '../../lib/search';
 import { startAppServer, type AppServer } from '../helpers/app-server';
-import { launchBrowser, newPage } from '../helpers/browser';
+import { launchBrowser, newPage, loginAs } from '../helpers/browser';
 import { makePdf } from '../helpers/fixtures';
 
 let app: AppServer;
@@ -40,13 +40,7 @@ afterAll(async () => {
   await app?.stop();
 });
 
-async function login(page: Page) {
-  await page.goto('/login');
-  await page.getByLabel('メールアドレス').fill(app.admin.email);
-  await page.getByLabel('パスワード').fill(app.admin.password);
-  await page.getByRole('button', { name: 'ログイン' }).click();
-  await page.waitForURL('**/envelopes');
-}
+const login = (page: Page) => loginAs(page, app.admin.email, app.admin.password);
 
 describe('contract search (e2e)', () => {
   it('registers a paper contract, finds it by 「川口」 with a date range, pages, exports CSV and records a correction', async () => {

@@ -15,7 +15,7 @@ import { SEAL_JOB } from '../../lib/envelopes';
 import { verifyPdf } from '../../lib/pades';
 import { derToPem, getRootCertificate } from '../../lib/pki';
 import { startAppServer, type AppServer } from '../helpers/app-server';
-import { launchBrowser, newPage } from '../helpers/browser';
+import { launchBrowser, newPage, loginAs } from '../helpers/browser';
 import { createOrgWithStaff, createSentEnvelope, makePdf, supplierSigner } from '../helpers/fixtures';
 import { independentlyVerify } from '../helpers/independent-verify';
 
@@ -89,11 +89,7 @@ describe('signing story (e2e)', () => {
     const staff = await newPage(browser, app.baseUrl);
     try {
       const page = staff.page;
-      await page.goto('/login');
-      await page.getByLabel('メールアドレス').fill(app.admin.email);
-      await page.getByLabel('パスワード').fill(app.admin.password);
-      await page.getByRole('button', { name: 'ログイン' }).click();
-      await page.waitForURL('**/envelopes');
+      await loginAs(page, app.admin.email, app.admin.password);
       await page.goto('/envelopes/new');
       await page.getByLabel('案件名').fill(title);
       await page.getByLabel('取引先').fill('株式会社川口土木');

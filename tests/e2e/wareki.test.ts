@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetConfig } from '../../lib/config';
 import { startAppServer, type AppServer } from '../helpers/app-server';
-import { launchBrowser, newPage } from '../helpers/browser';
+import { launchBrowser, newPage, loginAs } from '../helpers/browser';
 import { actorOf, createSentEnvelope, supplierSigner } from '../helpers/fixtures';
 
 let app: AppServer;
@@ -38,13 +38,7 @@ afterAll(async () => {
   resetConfig();
 });
 
-async function login(page: Page) {
-  await page.goto('/login');
-  await page.getByLabel('メールアドレス').fill(app.admin.email);
-  await page.getByLabel('パスワード').fill(app.admin.password);
-  await page.getByRole('button', { name: 'ログイン' }).click();
-  await page.waitForURL('**/envelopes');
-}
+const login = (page: Page) => loginAs(page, app.admin.email, app.admin.password);
 
 const setWareki = (on: boolean) => app.db.organization.update({ where: { id: app.organizationId }, data: { showWareki: on } });
 

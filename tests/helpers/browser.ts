@@ -29,3 +29,17 @@ export async function newPage(browser: Browser, baseUrl: string): Promise<{ cont
   const page = await context.newPage();
   return { context, page };
 }
+
+/** Fill in and submit the staff login form (the caller decides what should follow). */
+export async function submitLogin(page: Page, email: string, password: string): Promise<void> {
+  await page.goto('/login');
+  await page.getByLabel('メールアドレス').fill(email);
+  await page.getByLabel('パスワード').fill(password);
+  await page.getByRole('button', { name: 'ログイン' }).click();
+}
+
+/** Sign in through the login form as a staff member and wait for the envelope list. */
+export async function loginAs(page: Page, email: string, password: string): Promise<void> {
+  await submitLogin(page, email, password);
+  await page.waitForURL('**/envelopes');
+}
