@@ -14,37 +14,25 @@ import {
   openSealedFileForStaff,
   resolveDownloadLink,
   SEAL_JOB,
-  setSealingDefaults,
 } from '../../lib/envelopes';
 import { isAppError } from '../../lib/errors';
 import { runDueJobs } from '../../lib/jobs';
 import { deliverDueEmails } from '../../lib/mail';
-import { createDevKeyProvider } from '../../lib/pki';
-import { createTsaClient, startTsaServer, type TsaServer } from '../../lib/tsa';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { createOrgWithStaff, createSentEnvelope, supplierSigner, testCtx, useTempDataDir } from '../helpers/fixtures';
-import { startTestSmtp, type TestSmtpServer } from '../helpers/smtp';
+import { type TestDatabase } from '../helpers/db';
+import { createOrgWithStaff, createSentEnvelope, supplierSigner, testCtx } from '../helpers/fixtures';
+import { startSealingHarness, type SealingHarness } from '../helpers/sealing-harness';
+import { type TestSmtpServer } from '../helpers/smtp';
 
 let tdb: TestDatabase;
 let smtp: TestSmtpServer;
-let tsa: TsaServer;
-let data: { cleanup(): Promise<void> };
+let harness: SealingHarness;
 
 beforeAll(async () => {
-  data = await useTempDataDir();
-  tdb = await createTestDatabase();
-  smtp = await startTestSmtp();
-  tsa = await startTsaServer();
-  setSealingDefaults({ keyProvider: createDevKeyProvider(), tsa: createTsaClient({ url: tsa.url }) });
+  harness = await startSealingHarness();
+  ({ tdb, smtp } = harness);
 });
 
-afterAll(async () => {
-  setSealingDefaults({});
-  await tsa?.close();
-  await smtp?.close();
-  await tdb?.drop();
-  await data?.cleanup();
-});
+afterAll(() => harness?.stop());
 
 async function drain(s: NodeJS.ReadableStream): Promise<number> {
   let n = 0;

@@ -27,16 +27,17 @@ import { runDueJobs } from '../../lib/jobs';
 import { deliverDueEmails } from '../../lib/mail';
 import { verifyPdf } from '../../lib/pades';
 import { createDevKeyProvider, derToPem, getRootCertificate } from '../../lib/pki';
-import { createTsaClient, startTsaServer, type TsaServer } from '../../lib/tsa';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { createOrgWithStaff, createSentEnvelope, municipalSigner, supplierSigner, testCtx, useTempDataDir } from '../helpers/fixtures';
+import { createTsaClient, type TsaServer } from '../../lib/tsa';
+import { type TestDatabase } from '../helpers/db';
+import { createOrgWithStaff, createSentEnvelope, municipalSigner, supplierSigner, testCtx } from '../helpers/fixtures';
 import { independentlyVerify } from '../helpers/independent-verify';
-import { startTestSmtp, type ReceivedMail, type TestSmtpServer } from '../helpers/smtp';
+import { startSealingHarness, type SealingHarness } from '../helpers/sealing-harness';
+import { type ReceivedMail, type TestSmtpServer } from '../helpers/smtp';
 
 let tdb: TestDatabase;
 let smtp: TestSmtpServer;
 let tsa: TsaServer;
-let data: { cleanup(): Promise<void> };
+let harness: SealingHarness;
 let rootPem: string;
 
 const signToken = (m: ReceivedMail) => /\/sign\/([A-Za-z0-9_-]{32,})/.exec(m.text)![1];
@@ -49,21 +50,12 @@ async function streamToBuffer(s: NodeJS.ReadableStream): Promise<Buffer> {
 }
 
 beforeAll(async () => {
-  data = await useTempDataDir();
-  tdb = await createTestDatabase();
-  smtp = await startTestSmtp();
-  tsa = await startTsaServer();
-  setSealingDefaults({ keyProvider: createDevKeyProvider(), tsa: createTsaClient({ url: tsa.url }) });
+  harness = await startSealingHarness();
+  ({ tdb, smtp, tsa } = harness);
   rootPem = derToPem(await getRootCertificate());
 });
 
-afterAll(async () => {
-  setSealingDefaults({});
-  await tsa?.close();
-  await smtp?.close();
-  await tdb?.drop();
-  await data?.cleanup();
-});
+afterAll(() => harness?.stop());
 
 describe('complete → seal → completion emails → download', () => {
   it('runs the whole story and every downloaded PDF verifies independently', async () => {

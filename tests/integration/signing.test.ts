@@ -16,23 +16,20 @@ import {
   SEAL_JOB,
   sealEnvelope,
   sendSigningOtp,
-  setSealingDefaults,
   verifyAccessCode,
   verifySigningOtp,
 } from '../../lib/envelopes';
 import { isAppError } from '../../lib/errors';
 import { runDueJobs } from '../../lib/jobs';
 import { deliverDueEmails } from '../../lib/mail';
-import { createDevKeyProvider } from '../../lib/pki';
-import { createTsaClient, startTsaServer, type TsaServer } from '../../lib/tsa';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { createOrgWithStaff, createSentEnvelope, municipalSigner, supplierSigner, useTempDataDir } from '../helpers/fixtures';
-import { startTestSmtp, type ReceivedMail, type TestSmtpServer } from '../helpers/smtp';
+import { type TestDatabase } from '../helpers/db';
+import { createOrgWithStaff, createSentEnvelope, municipalSigner, supplierSigner } from '../helpers/fixtures';
+import { startSealingHarness, type SealingHarness } from '../helpers/sealing-harness';
+import { type ReceivedMail, type TestSmtpServer } from '../helpers/smtp';
 
 let tdb: TestDatabase;
 let smtp: TestSmtpServer;
-let tsa: TsaServer;
-let data: { cleanup(): Promise<void> };
+let harness: SealingHarness;
 
 const signToken = (m: ReceivedMail) => /\/sign\/([A-Za-z0-9_-]{32,})/.exec(m.text)![1];
 
@@ -53,20 +50,11 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 
 beforeAll(async () => {
-  data = await useTempDataDir();
-  tdb = await createTestDatabase();
-  smtp = await startTestSmtp();
-  tsa = await startTsaServer();
-  setSealingDefaults({ keyProvider: createDevKeyProvider(), tsa: createTsaClient({ url: tsa.url }) });
+  harness = await startSealingHarness();
+  ({ tdb, smtp } = harness);
 });
 
-afterAll(async () => {
-  setSealingDefaults({});
-  await tsa?.close();
-  await smtp?.close();
-  await tdb?.drop();
-  await data?.cleanup();
-});
+afterAll(() => harness?.stop());
 
 describe('signing links', () => {
   it('refuses unknown, malformed, expired and revoked links without detail', async () => {
