@@ -7,7 +7,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
-import { recordAudit, type RequestContext } from '../audit';
+import { recordAudit, type RequestContext, staffAuditFields } from '../audit';
 import { createStaffUser, hashPassword, ipAllowed, MIN_PASSWORD_LENGTH, parseCidr, staffEmailSchema, type StaffActor } from '../auth';
 import type { Db, Tx } from '../db';
 import { Prisma } from '../db';
@@ -80,15 +80,6 @@ async function assertStillAdmin(tx: Tx, actor: StaffActor): Promise<void> {
 const userNotFound = () => new AppError('not_found', '職員が見つかりません。');
 const userIdSchema = z.string().uuid();
 
-const actorBase = (actor: StaffActor, ctx: RequestContext) => ({
-  organizationId: actor.organizationId,
-  actorType: 'user' as const,
-  actorId: actor.userId,
-  actorLabel: `${actor.name} <${actor.email}>`,
-  ip: ctx.ip,
-  userAgent: ctx.userAgent,
-});
-
 /** Serialise admin-count-changing operations of one organisation. */
 async function lockOrgUsers(tx: Tx, organizationId: string): Promise<void> {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${'admin-users:' + organizationId}, 0))`;
@@ -156,7 +147,7 @@ export async function createUser(
       await assertStillAdmin(tx, actor);
       const created = await createStaffUser(tx, { organizationId: actor.organizationId, ...data, password: initialPassword });
       await recordAudit(tx, {
-        ...actorBase(actor, ctx),
+        ...staffAuditFields(actor, ctx),
         action: 'user.created',
         details: { userId: created.id, email: created.email, name: created.name, role: created.role },
       });
@@ -198,7 +189,7 @@ export async function setUserDisabled(
     });
     const sessions = disabled ? (await tx.session.deleteMany({ where: { userId: user.id } })).count : 0;
     await recordAudit(tx, {
-      ...actorBase(actor, ctx),
+      ...staffAuditFields(actor, ctx),
       action: disabled ? 'user.disabled' : 'user.enabled',
       details: { userId: user.id, email: user.email, ...(disabled ? { sessionsRevoked: sessions } : {}) },
     });
@@ -226,7 +217,7 @@ export async function setUserRole(
     }
     const updated = await tx.user.update({ where: { id: user.id }, data: { role: newRole }, select: USER_SELECT });
     await recordAudit(tx, {
-      ...actorBase(actor, ctx),
+      ...staffAuditFields(actor, ctx),
       action: 'user.role_changed',
       details: { userId: user.id, email: user.email, from: user.role, to: newRole },
     });
@@ -251,7 +242,7 @@ export async function resetUserPassword(
     await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
     const sessions = await tx.session.deleteMany({ where: { userId: user.id } });
     await recordAudit(tx, {
-      ...actorBase(actor, ctx),
+      ...staffAuditFields(actor, ctx),
       action: 'user.password_reset',
       details: { userId: user.id, email: user.email, sessionsRevoked: sessions.count },
     });
@@ -277,7 +268,7 @@ export async function resetUserMfa(db: Db, actor: StaffActor, userId: string, ct
     await tx.mfaRecoveryCode.deleteMany({ where: { userId: user.id } });
     const sessions = await tx.session.deleteMany({ where: { userId: user.id } });
     await recordAudit(tx, {
-      ...actorBase(actor, ctx),
+      ...staffAuditFields(actor, ctx),
       action: 'user.mfa_reset',
       details: { userId: user.id, email: user.email, sessionsRevoked: sessions.count },
     });
@@ -349,7 +340,7 @@ export async function updateOrganizationSettings(
       select: { showWareki: true, ipAllowlist: true, requireMfa: true },
     });
     await recordAudit(tx, {
-      ...actorBase(actor, ctx),
+      ...staffAuditFields(actor, ctx),
       action: 'organization.settings_updated',
       details: { before, after },
     });

@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Db, Tx } from '../db';
+import type { StaffActor } from '../auth/types';
 import type { ActorType } from '../generated/prisma/client';
 
 export interface RequestContext {
@@ -29,6 +30,19 @@ export interface AuditInput extends RequestContext {
   details?: Record<string, unknown>;
   /** Injected clock for tests. */
   at?: Date;
+}
+
+/** The audit fields of an action by a signed-in staff member: organisation, actor, IP, user agent, time. */
+export function staffAuditFields(actor: StaffActor, ctx: RequestContext & { now?: Date } = {}) {
+  return {
+    organizationId: actor.organizationId,
+    actorType: 'user' as const,
+    actorId: actor.userId,
+    actorLabel: `${actor.name} <${actor.email}>`,
+    ip: ctx.ip ?? null,
+    userAgent: ctx.userAgent ?? null,
+    at: ctx.now,
+  };
 }
 
 function canonical(value: unknown): string {

@@ -8,7 +8,7 @@
  * codes there count towards the login lockout (auth.mfa_failed), so a stolen session cannot guess.
  * Sign-in with MFA is in sessions.ts (beginLogin → completeMfaLogin).
  */
-import { recordAudit, type RequestContext } from '../audit';
+import { recordAudit, type RequestContext, staffAuditFields } from '../audit';
 import type { Db } from '../db';
 import { AppError } from '../errors';
 import { decryptMfaSecret, encryptMfaSecret, openEnrolment, sealEnrolment } from './mfa-crypto';
@@ -48,17 +48,6 @@ function codeOrThrow(input: unknown): string {
   return code;
 }
 
-function auditBase(actor: StaffActor, ctx: RequestContext, now: Date) {
-  return {
-    organizationId: actor.organizationId,
-    actorType: 'user' as const,
-    actorId: actor.userId,
-    actorLabel: `${actor.name} <${actor.email}>`,
-    ip: ctx.ip,
-    userAgent: ctx.userAgent,
-    at: now,
-  };
-}
 
 /**
  * Store the secret (encrypted) once a current code for it is entered. Returns the new recovery codes
@@ -85,7 +74,7 @@ export async function confirmMfaEnrolment(
       if (u.mfaSecret) throw new AppError('conflict', '二要素認証はすでに有効です。');
       await tx.user.update({ where: { id: actor.userId }, data: { mfaSecret: stored, mfaLastStep: BigInt(step) } });
       const codes = await replaceRecoveryCodes(tx, actor.userId, now);
-      await recordAudit(tx, { ...auditBase(actor, ctx, now), action: 'auth.mfa_enabled', details: { method: 'totp' } });
+      await recordAudit(tx, { ...staffAuditFields(actor, { ...ctx, now: now }), action: 'auth.mfa_enabled', details: { method: 'totp' } });
       return codes;
     });
     return { recoveryCodes };
@@ -104,7 +93,7 @@ export async function disableMfa(
 ): Promise<void> {
   const now = opts.now ?? new Date();
   const code = codeOrThrow(input.code);
-  const base = auditBase(actor, ctx, now);
+  const base = staffAuditFields(actor, { ...ctx, now: now });
   const outcome = await db.$transaction(async (tx) => {
     await tx.$queryRaw`SELECT id FROM users WHERE id = ${actor.userId}::uuid FOR UPDATE`;
     const u = await tx.user.findUniqueOrThrow({
@@ -143,7 +132,7 @@ export async function regenerateRecoveryCodes(
 ): Promise<{ recoveryCodes: string[] }> {
   const now = opts.now ?? new Date();
   const code = codeOrThrow(input.code);
-  const base = auditBase(actor, ctx, now);
+  const base = staffAuditFields(actor, { ...ctx, now: now });
   const outcome = await db.$transaction(async (tx) => {
     await tx.$queryRaw`SELECT id FROM users WHERE id = ${actor.userId}::uuid FOR UPDATE`;
     const u = await tx.user.findUniqueOrThrow({

@@ -15,18 +15,6 @@ export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 
 export const envelopeNotFound = () => notFound('封筒');
 
-export function staffAudit(actor: StaffActor, ctx: ServiceContext) {
-  return {
-    organizationId: actor.organizationId,
-    actorType: 'user' as const,
-    actorId: actor.userId,
-    actorLabel: `${actor.name} <${actor.email}>`,
-    ip: ctx.ip ?? null,
-    userAgent: ctx.userAgent ?? null,
-    at: ctx.now,
-  };
-}
-
 /**
  * Lock the actor's envelope row (SELECT … FOR UPDATE) and return it. Another organisation's
  * envelope, a malformed id or a missing one are all the same not_found (never 403).

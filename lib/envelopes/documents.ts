@@ -4,7 +4,7 @@
  * deleted again when the transaction that inserts its row fails.
  */
 import { Readable } from 'node:stream';
-import { recordAudit } from '../audit';
+import { recordAudit, staffAuditFields } from '../audit';
 import type { StaffActor } from '../auth/types';
 import { getConfig } from '../config';
 import type { Db, Tx } from '../db';
@@ -13,7 +13,7 @@ import type { Document } from '../generated/prisma/client';
 import { inspectPdf } from '../pdf';
 import { sha256Hex } from '../security';
 import { discardBlobFile, getStorageBackend, insertBlobRow, writeBlobFile } from '../storage';
-import { lockEnvelope, requireDraft, staffAudit, UUID_RE, envelopeNotFound, type ServiceContext } from './common';
+import { lockEnvelope, requireDraft, UUID_RE, envelopeNotFound, type ServiceContext } from './common';
 
 export interface AddDocumentInput {
   fileName: string;
@@ -119,7 +119,7 @@ export async function addDocument(
         },
       });
       await recordAudit(tx, {
-        ...staffAudit(actor, ctx),
+        ...staffAuditFields(actor, ctx),
         envelopeId,
         action: 'document.added',
         details: { documentId: doc.id, fileName, sha256, sizeBytes: bytes.length, pageCount: info.pageCount },
@@ -158,7 +158,7 @@ export async function removeDocument(
     const rest = await tx.document.findMany({ where: { envelopeId }, orderBy: { position: 'asc' }, select: { id: true } });
     await renumber(tx, envelopeId, rest.map((d) => d.id));
     await recordAudit(tx, {
-      ...staffAudit(actor, ctx),
+      ...staffAuditFields(actor, ctx),
       envelopeId,
       action: 'document.removed',
       details: { documentId: doc.id, fileName: doc.fileName, sha256: doc.sha256 },
@@ -191,7 +191,7 @@ export async function reorderDocuments(
       });
     }
     await renumber(tx, envelopeId, documentIds);
-    await recordAudit(tx, { ...staffAudit(actor, ctx), envelopeId, action: 'document.reordered', details: { documentIds } });
+    await recordAudit(tx, { ...staffAuditFields(actor, ctx), envelopeId, action: 'document.reordered', details: { documentIds } });
     return tx.document.findMany({ where: { envelopeId }, orderBy: { position: 'asc' } });
   });
 }

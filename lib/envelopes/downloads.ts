@@ -8,7 +8,7 @@
 import type { Readable } from 'node:stream';
 import yazl from 'yazl';
 import { z } from 'zod';
-import { recordAudit, type RequestContext } from '../audit';
+import { recordAudit, type RequestContext, staffAuditFields } from '../audit';
 import type { StaffActor } from '../auth/types';
 import { getConfig } from '../config';
 import type { Db } from '../db';
@@ -345,14 +345,10 @@ export async function issueDownloadLink(
       });
     }
     await recordAudit(tx, {
-      organizationId: env.organizationId,
+      ...staffAuditFields(actor, { ...ctx, now }),
       envelopeId: env.id,
-      ...staffActor(actor),
       action: 'download.link_issued',
-      ip: ctx.ip,
-      userAgent: ctx.userAgent,
       details: { downloadLinkId: link.id, email, expiresAt: expiresAt.toISOString(), emailed: !!mail },
-      at: now,
     });
   });
   return { token, url, expiresAt };

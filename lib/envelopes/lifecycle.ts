@@ -4,7 +4,7 @@
  * two tabs cannot send (or email) twice.
  */
 import { hash as argon2Hash } from '@node-rs/argon2';
-import { recordAudit } from '../audit';
+import { recordAudit, staffAuditFields } from '../audit';
 import type { StaffActor } from '../auth/types';
 import { getConfig } from '../config';
 import type { Db } from '../db';
@@ -20,7 +20,6 @@ import {
   lockEnvelope,
   newDocumentNumber,
   requireDraft,
-  staffAudit,
   UUID_RE,
   envelopeNotFound,
   type ServiceContext,
@@ -65,7 +64,7 @@ export async function createDraft(db: Db, actor: StaffActor, input: unknown, ctx
           },
         });
         await recordAudit(tx, {
-          ...staffAudit(actor, ctx),
+          ...staffAuditFields(actor, ctx),
           envelopeId: env.id,
           action: 'envelope.created',
           details: { documentNumber: env.documentNumber, title: env.title },
@@ -93,7 +92,7 @@ export async function updateDraft(db: Db, actor: StaffActor, id: string, input: 
     });
     const updated = await tx.envelope.update({ where: { id: env.id }, data });
     if (changed.length > 0) {
-      await recordAudit(tx, { ...staffAudit(actor, ctx), envelopeId: env.id, action: 'envelope.updated', details: { fields: changed } });
+      await recordAudit(tx, { ...staffAuditFields(actor, ctx), envelopeId: env.id, action: 'envelope.updated', details: { fields: changed } });
     }
     return updated;
   });
@@ -142,7 +141,7 @@ export async function setRecipients(
       );
     }
     await recordAudit(tx, {
-      ...staffAudit(actor, ctx),
+      ...staffAuditFields(actor, ctx),
       envelopeId: env.id,
       action: 'recipients.updated',
       details: {
@@ -200,7 +199,7 @@ export async function sendEnvelope(db: Db, actor: StaffActor, id: string, ctx: S
       data: { status: 'sent', sentAt: now, expiresAt, signingOrder },
     });
     await recordAudit(tx, {
-      ...staffAudit(actor, ctx),
+      ...staffAuditFields(actor, ctx),
       envelopeId: env.id,
       action: 'envelope.sent',
       details: { signingOrder, expiresAt: expiresAt.toISOString(), documents: docCount, signers: signers.length },
@@ -288,7 +287,7 @@ export async function voidEnvelope(db: Db, actor: StaffActor, id: string, reason
       });
     }
     await recordAudit(tx, {
-      ...staffAudit(actor, ctx),
+      ...staffAuditFields(actor, ctx),
       envelopeId: env.id,
       action: 'envelope.voided',
       details: { reason: why, previousStatus: env.status, notified: notified.map((r) => r.email) },

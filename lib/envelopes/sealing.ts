@@ -10,7 +10,7 @@
  * or two workers, yield one seal per file and one set of emails.
  */
 import { z } from 'zod';
-import { recordAudit } from '../audit';
+import { recordAudit, staffAuditFields } from '../audit';
 import { renderCompletionCertificate, type CertificateData, type CertificateEvent } from '../certificate';
 import { getConfig } from '../config';
 import type { Db } from '../db';
@@ -26,7 +26,7 @@ import { hashToken, newToken } from '../security';
 import { deleteBlob, putBlob, readBlob } from '../storage';
 import type { TsaClient } from '../tsa/types';
 import { renderCompletionEmail } from '../../emails/completion';
-import { lockEnvelope, staffAudit, type ServiceContext } from './common';
+import { lockEnvelope, type ServiceContext } from './common';
 import { SEAL_JOB, SEAL_MAX_ATTEMPTS } from './signing';
 
 export const SERVICE_NAME = '立会サイン';
@@ -392,7 +392,7 @@ export async function retrySealing(
       rearmed = r.count === 1;
     }
     if (rearmed) {
-      await recordAudit(tx, { ...staffAudit(actor, ctx), envelopeId, action: 'envelope.seal_retried', details: {} });
+      await recordAudit(tx, { ...staffAuditFields(actor, ctx), envelopeId, action: 'envelope.seal_retried', details: {} });
     }
     return { rearmed };
   });

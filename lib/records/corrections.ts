@@ -9,7 +9,7 @@
  * they created. Not while sealing (the seal would describe other values).
  */
 import { z } from 'zod';
-import { recordAudit, type RequestContext } from '../audit';
+import { recordAudit, type RequestContext, staffAuditFields } from '../audit';
 import type { StaffActor } from '../auth/types';
 import type { Db } from '../db';
 import { dateOnlySchema, formBoolean, lockEnvelope, parseInput, yenSchema } from '../envelopes';
@@ -123,15 +123,9 @@ export async function correctEnvelopeFields(
     }
     const envelope = await tx.envelope.update({ where: { id: env.id }, data });
     await recordAudit(tx, {
-      organizationId: actor.organizationId,
+      ...staffAuditFields(actor, { ...ctx, now: at }),
       envelopeId: env.id,
-      actorType: 'user',
-      actorId: actor.userId,
-      actorLabel: `${actor.name} <${actor.email}>`,
       action: 'envelope.corrected',
-      ip: ctx.ip,
-      userAgent: ctx.userAgent,
-      at,
       details: { reason: why, changes: diffs },
     });
     return { envelope, corrections };

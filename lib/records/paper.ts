@@ -7,7 +7,7 @@
  *
  * Permission rule: staff and admins of the organisation may register.
  */
-import { recordAudit } from '../audit';
+import { recordAudit, staffAuditFields } from '../audit';
 import type { StaffActor } from '../auth/types';
 import { getConfig } from '../config';
 import type { Db } from '../db';
@@ -82,15 +82,9 @@ export async function registerPaperContract(
       });
       const completed = await tx.envelope.update({ where: { id: env.id }, data: { status: 'completed', completedAt: now } });
       await recordAudit(tx, {
-        organizationId: actor.organizationId,
+        ...staffAuditFields(actor, { ...ctx, now }),
         envelopeId: env.id,
-        actorType: 'user',
-        actorId: actor.userId,
-        actorLabel: `${actor.name} <${actor.email}>`,
         action: 'paper.registered',
-        ip: ctx.ip,
-        userAgent: ctx.userAgent,
-        at: now,
         details: {
           documentNumber: env.documentNumber,
           title: data.title,

@@ -8,7 +8,7 @@
  */
 import type { Db } from '../db';
 import type { StaffActor } from '../auth/types';
-import { recordAuditNow, type RequestContext } from '../audit';
+import { recordAuditNow, type RequestContext, staffAuditFields } from '../audit';
 import { filtersForAudit, parseFilters, parsePageOptions, type PageOptionsInput, type SearchFiltersInput } from './filters';
 import { fetchPage, scopeFor, searchWhere } from './search';
 import type { CursorPosition, RawRow } from './query';
@@ -115,13 +115,8 @@ export function exportSearchCsv(
       complete = true;
     } finally {
       await recordAuditNow(db, {
-        organizationId: actor.organizationId,
-        actorType: 'user',
-        actorId: actor.userId,
-        actorLabel: `${actor.name} <${actor.email}>`,
+        ...staffAuditFields(actor, { ip: ctx.ip, userAgent: ctx.userAgent }),
         action: 'search.exported',
-        ip: ctx.ip,
-        userAgent: ctx.userAgent,
         details: { filters: filtersForAudit(f), sort: o.sort, direction: o.direction, rows, complete },
       });
     }

@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { recordAuditNow } from '@/lib/audit';
+import { recordAuditNow, staffAuditFields } from '@/lib/audit';
 import { currentSealedBlobId } from '@/lib/envelopes';
 import { notFound } from '@/lib/errors';
 import { openBlobStream } from '@/lib/storage';
@@ -33,14 +33,9 @@ export async function GET(req: Request, { params }: { params: Promise<{ id: stri
     const stream = await openBlobStream(db, blobId);
     const ctx = contextOf(req);
     await recordAuditNow(db, {
-      organizationId: actor.organizationId,
+      ...staffAuditFields(actor, { ip: ctx.ip, userAgent: ctx.userAgent }),
       envelopeId: doc.envelopeId,
-      actorType: 'user',
-      actorId: actor.userId,
-      actorLabel: `${actor.name} <${actor.email}>`,
       action: 'document.viewed',
-      ip: ctx.ip,
-      userAgent: ctx.userAgent,
       details: { documentId: doc.id, fileName: doc.fileName, version: sealed ? 'sealed' : 'original' },
     });
     const name = sealed ? doc.fileName.replace(/\.pdf$/i, '') + '_封緘済み.pdf' : doc.fileName;
