@@ -121,38 +121,30 @@ async function generate(appUrl: string): Promise<Record<EntityName, { certDer: U
     new x509.AuthorityInfoAccessExtension({ ocsp: [`${base}/pki/ocsp`], caIssuers: [`${base}/pki/root.crt`] }),
   ];
 
-  const sealKeys = await generateRsa(2048);
-  const seal = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: DEV_NAMES.seal,
-    issuer: root.subjectName,
-    notBefore,
-    notAfter: years(5, notBefore),
-    publicKey: sealKeys.publicKey,
-    signingKey: rootKeys.privateKey,
-    signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as Algorithm,
-    extensions: [
-      ...(await leafExtensions(sealKeys.publicKey)),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.nonRepudiation, true),
-    ],
-  });
+  /** A leaf issued by the root: CRL/OCSP/AIA extensions plus the key usages of its purpose. */
+  const issueLeaf = async (subject: string, validYears: number, usage: x509.Extension[]) => {
+    const keys = await generateRsa(2048);
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: randomSerial(),
+      subject,
+      issuer: root.subjectName,
+      notBefore,
+      notAfter: years(validYears, notBefore),
+      publicKey: keys.publicKey,
+      signingKey: rootKeys.privateKey,
+      signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as Algorithm,
+      extensions: [...(await leafExtensions(keys.publicKey)), ...usage],
+    });
+    return { keys, cert };
+  };
 
-  const tsaKeys = await generateRsa(2048);
-  const tsa = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: DEV_NAMES.tsa,
-    issuer: root.subjectName,
-    notBefore,
-    notAfter: years(10, notBefore),
-    publicKey: tsaKeys.publicKey,
-    signingKey: rootKeys.privateKey,
-    signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as Algorithm,
-    extensions: [
-      ...(await leafExtensions(tsaKeys.publicKey)),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.timeStamping], true),
-    ],
-  });
+  const { keys: sealKeys, cert: seal } = await issueLeaf(DEV_NAMES.seal, 5, [
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.nonRepudiation, true),
+  ]);
+  const { keys: tsaKeys, cert: tsa } = await issueLeaf(DEV_NAMES.tsa, 10, [
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.timeStamping], true),
+  ]);
 
   return {
     root: { certDer: toU8(root.rawData), key: await toKeyObject(rootKeys.privateKey) },
