@@ -9,6 +9,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetConfig } from '../../lib/config';
 import { sealPdf } from '../../lib/pades';
+import { derToPem, getRootCertificate } from '../../lib/pki';
+import { independentlyVerify } from '../helpers/independent-verify';
 import { startAppServer, type AppServer } from '../helpers/app-server';
 import { launchBrowser, newPage } from '../helpers/browser';
 import { makePdf } from '../helpers/fixtures';
@@ -34,6 +36,11 @@ beforeAll(async () => {
   expect(at).toBeGreaterThan(2);
   expect(at).toBeLessThan(64);
   tampered[at] ^= 0x01;
+  // Someone else's code agrees: the sealed file passes pdfsig/openssl, the tampered copy does not.
+  const rootPem = derToPem(await getRootCertificate());
+  const good = await independentlyVerify(sealed, rootPem, { pdfsigTrust: 'lenient' });
+  expect(good.ok, good.failures.join('; ')).toBe(true);
+  expect((await independentlyVerify(tampered, rootPem, { pdfsigTrust: 'lenient' })).ok).toBe(false);
 });
 
 afterAll(async () => {

@@ -20,7 +20,7 @@ import { runDueJobs } from '../../lib/jobs';
 import { deliverDueEmails } from '../../lib/mail';
 import { type TestDatabase } from '../helpers/db';
 import { createOrgWithStaff, createSentEnvelope, supplierSigner, testCtx } from '../helpers/fixtures';
-import { startSealingHarness, type SealingHarness } from '../helpers/sealing-harness';
+import { expectSealedFilesVerifyIndependently, startSealingHarness, type SealingHarness } from '../helpers/sealing-harness';
 import { type TestSmtpServer } from '../helpers/smtp';
 
 let tdb: TestDatabase;
@@ -63,6 +63,7 @@ describe('download links', () => {
     await runDueJobs(db, { names: [SEAL_JOB] });
     const completed = await db.envelope.findUniqueOrThrow({ where: { id: env.id } });
     expect(completed.status).toBe('completed');
+    expect(await expectSealedFilesVerifyIndependently(db, env.id)).toBe(2);
 
     await deliverDueEmails(db, { transport: smtp.transport() });
     const mail = await smtp.waitFor((m) => m.to.includes(s.email.toLowerCase()) && m.subject.startsWith('電子署名完了のお知らせ'));

@@ -24,7 +24,7 @@ import { runDueJobs } from '../../lib/jobs';
 import { deliverDueEmails } from '../../lib/mail';
 import { type TestDatabase } from '../helpers/db';
 import { createOrgWithStaff, createSentEnvelope, municipalSigner, supplierSigner } from '../helpers/fixtures';
-import { startSealingHarness, type SealingHarness } from '../helpers/sealing-harness';
+import { expectSealedFilesVerifyIndependently, startSealingHarness, type SealingHarness } from '../helpers/sealing-harness';
 import { type ReceivedMail, type TestSmtpServer } from '../helpers/smtp';
 
 let tdb: TestDatabase;
@@ -261,6 +261,7 @@ describe('double completion', () => {
     // Sealed blobs: one per document + one certificate (a loser's extra blob is deleted).
     const sealedBlobs = await db.storedBlob.count({ where: { OR: [{ sealedOf: { some: { envelopeId: env.id } } }, { certificateOf: { some: { envelopeId: env.id } } }] } });
     expect(sealedBlobs).toBe(docs.length + 1);
+    expect(await expectSealedFilesVerifyIndependently(db, env.id)).toBe(docs.length + 1);
 
     expect(await db.downloadLink.count({ where: { envelopeId: env.id } })).toBe(3);
     await deliverDueEmails(db, { transport: smtp.transport() });
