@@ -9,7 +9,7 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-const schema = z.object({
+const fields = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /** Public base URL used in emails and certificate URLs. */
   APP_URL: z.string().url().default('http://localhost:3000'),
@@ -25,6 +25,31 @@ const schema = z.object({
   MAIL_FROM: z.string().default('立会サイン <no-reply@tachiai-sign.localhost>'),
   /** 32-byte master key (base64) that wraps per-document keys. In development generated under DATA_DIR. */
   MASTER_KEY: z.string().optional(),
+  /**
+   * Earlier master keys (base64, comma-separated) still accepted for reading while `npm run key:rotate`
+   * re-wraps everything under MASTER_KEY. Remove them once the rotation reports nothing left.
+   */
+  MASTER_KEY_PREVIOUS: z.string().optional(),
+  /** Where encrypted files live: `local` (DATA_DIR/storage) or `s3` (an S3-compatible bucket, S3_*). */
+  STORAGE_BACKEND: z.enum(['local', 's3']).default('local'),
+  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name').optional(),
+  /** Key prefix inside the bucket, e.g. `tachiai/prod` (a trailing `/` is added). */
+  S3_PREFIX: z
+    .string()
+    .default('')
+    .refine(
+      (v) => v === '' || (/^[A-Za-z0-9][A-Za-z0-9._\/-]{0,200}$/.test(v) && !v.includes('//') && !v.split('/').includes('..')),
+      'letters, digits, . _ - / (not starting with /, no empty or .. segments)',
+    )
+    .transform((v) => (v === '' || v.endsWith('/') ? v : `${v}/`)),
+  /** Endpoint of an S3-compatible service (MinIO, Ceph, …); unset = AWS S3 of S3_REGION. */
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  /** Static credentials; unset = the AWS SDK's default chain (AWS_* variables, profile, instance role). */
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  /** Path-style URLs (endpoint/bucket/key), needed by most S3-compatible servers. */
+  S3_FORCE_PATH_STYLE: bool.default(false),
   MAX_UPLOAD_MB: z.coerce.number().positive().default(50),
   SESSION_TTL_HOURS: z.coerce.number().positive().default(12),
   SIGNING_LINK_DAYS: z.coerce.number().int().positive().max(90).default(30),
@@ -56,6 +81,15 @@ const schema = z.object({
   /** Show the built-in mail inbox at /dev/mail (development only). */
   DEV_MAILBOX: bool.optional(),
   WORKER_POLL_MS: z.coerce.number().int().positive().default(1000),
+});
+
+const schema = fields.superRefine((c, ctx) => {
+  if (c.STORAGE_BACKEND === 's3' && !c.S3_BUCKET) {
+    ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'required when STORAGE_BACKEND=s3' });
+  }
+  if (!!c.S3_ACCESS_KEY_ID !== !!c.S3_SECRET_ACCESS_KEY) {
+    ctx.addIssue({ code: 'custom', path: ['S3_SECRET_ACCESS_KEY'], message: 'set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither' });
+  }
 });
 
 export type AppConfig = z.infer<typeof schema> & {

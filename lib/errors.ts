@@ -22,6 +22,7 @@ export type AppErrorCode =
   | 'payload_too_large'
   | 'tsa_unavailable'
   | 'smtp_unavailable'
+  | 'storage_unavailable'
   | 'seal_failed'
   | 'internal';
 
@@ -45,6 +46,7 @@ const HTTP_STATUS: Record<AppErrorCode, number> = {
   payload_too_large: 413,
   tsa_unavailable: 503,
   smtp_unavailable: 503,
+  storage_unavailable: 503,
   seal_failed: 500,
   internal: 500,
 };

@@ -3,7 +3,16 @@
  * its CRL and OCSP responder, DSS revocation material, and the master key.
  */
 export type { KeyAlgorithm, KeyProvider, RevocationMaterial, SigningKey } from './types';
-export { getMasterKey, masterKeyId, deriveKey, masterKeyPath } from './master-key';
+export {
+  getMasterKey,
+  masterKeyId,
+  deriveKey,
+  deriveKeyCandidates,
+  masterKeyPath,
+  keyIdOf,
+  masterKeyById,
+  previousMasterKeys,
+} from './master-key';
 export {
   createDevKeyProvider,
   getDevPki,

@@ -8,6 +8,10 @@
  *   into place, so when two processes start at once exactly one key wins and both read it.
  *
  * The key is never logged. `masterKeyId()` gives a short, non-secret identifier.
+ *
+ * Rotation (`npm run key:rotate`, lib/ops): MASTER_KEY is the new key; `MASTER_KEY_PREVIOUS` lists earlier
+ * keys (comma-separated base64) that are still accepted for reading — `masterKeyById()` finds the key a
+ * stored_blobs row names, `deriveKeyCandidates()` gives the subkeys of every accepted key (newest first).
  */
 import { createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
@@ -72,13 +76,47 @@ export function getMasterKey(): Promise<Buffer> {
   return p.then((k) => Buffer.from(k)); // a copy: callers may zero their buffer
 }
 
-/** Non-secret identifier of the master key: first 8 hex chars of its SHA-256. */
+/** Non-secret identifier of a master key: first 8 hex chars of its SHA-256. */
+export function keyIdOf(key: Buffer): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 8);
+}
+
+/** Non-secret identifier of the current master key. */
 export async function masterKeyId(): Promise<string> {
-  return createHash('sha256').update(await getMasterKey()).digest('hex').slice(0, 8);
+  return keyIdOf(await getMasterKey());
+}
+
+/** The earlier master keys of MASTER_KEY_PREVIOUS (accepted for reading during a rotation), by key id. */
+export function previousMasterKeys(): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const b64 of (getConfig().MASTER_KEY_PREVIOUS ?? '').split(',')) {
+    if (b64.trim() === '') continue;
+    const key = decodeKey(b64, 'MASTER_KEY_PREVIOUS');
+    out.set(keyIdOf(key), key);
+  }
+  return out;
+}
+
+/** The master key with this id — the current one or one of MASTER_KEY_PREVIOUS — or null. */
+export async function masterKeyById(id: string): Promise<Buffer | null> {
+  const current = await getMasterKey();
+  if (keyIdOf(current) === id) return current;
+  return previousMasterKeys().get(id) ?? null;
+}
+
+function hkdf(mk: Buffer, purpose: string, length: number): Buffer {
+  return Buffer.from(hkdfSync('sha256', mk, Buffer.alloc(0), `tachiai-sign:${purpose}`, length));
 }
 
 /** Derive a purpose-bound subkey (HKDF-SHA256) so the master key itself is never used directly twice. */
 export async function deriveKey(purpose: string, length = 32): Promise<Buffer> {
-  const mk = await getMasterKey();
-  return Buffer.from(hkdfSync('sha256', mk, Buffer.alloc(0), `tachiai-sign:${purpose}`, length));
+  return hkdf(await getMasterKey(), purpose, length);
+}
+
+/**
+ * The subkey for `purpose` under the current master key first, then under each MASTER_KEY_PREVIOUS
+ * key: what verifies or decrypts values made before a rotation (always create with `deriveKey`).
+ */
+export async function deriveKeyCandidates(purpose: string, length = 32): Promise<Buffer[]> {
+  return [await deriveKey(purpose, length), ...[...previousMasterKeys().values()].map((k) => hkdf(k, purpose, length))];
 }

@@ -115,6 +115,99 @@ export function createEncryptStream(dataKey: Buffer, segmentSize = DEFAULT_SEGME
   });
 }
 
+/** Check a blob header (magic, version, segment size). */
+export function parseHeader(header: Buffer): { segmentSize: number } {
+  if (header.length < HEADER_LEN) throw new BlobIntegrityError('truncated blob (no header)');
+  if (!header.subarray(0, 4).equals(MAGIC)) throw new BlobIntegrityError('not an encrypted blob (bad magic)');
+  if (header[4] !== FORMAT_VERSION) throw new BlobIntegrityError(`unsupported blob format version ${header[4]}`);
+  const seg = header.readUInt32BE(5);
+  if (seg < 1 || seg > MAX_SEGMENT_SIZE) throw new BlobIntegrityError('bad segment size');
+  return { segmentSize: seg };
+}
+
+/** Size of the encrypted blob of `plainSize` bytes (header + one tag per segment). */
+export function encryptedSize(plainSize: number, segmentSize = DEFAULT_SEGMENT_SIZE): number {
+  const segments = plainSize === 0 ? 1 : Math.ceil(plainSize / segmentSize);
+  return HEADER_LEN + segments * TAG_LEN + plainSize;
+}
+
+export interface SegmentPlan {
+  /** Ciphertext bytes to fetch (inclusive), after the header. */
+  cipherRange: { start: number; end: number };
+  firstSegment: number;
+  lastSegment: number;
+  finalSegment: number;
+  /** Plaintext bytes to drop from the first segment and to emit in total. */
+  skip: number;
+  take: number;
+}
+
+/** Which segments hold plaintext bytes `start`..`end` (inclusive) of a blob of `plainSize` bytes. */
+export function planRange(plainSize: number, segmentSize: number, start: number, end: number): SegmentPlan {
+  if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end < plainSize)) {
+    throw new RangeError('range outside the blob');
+  }
+  const finalSegment = Math.ceil(plainSize / segmentSize) - 1;
+  const firstSegment = Math.floor(start / segmentSize);
+  const lastSegment = Math.floor(end / segmentSize);
+  const record = segmentSize + TAG_LEN;
+  const lastLen = (lastSegment === finalSegment ? plainSize - finalSegment * segmentSize : segmentSize) + TAG_LEN;
+  return {
+    cipherRange: { start: HEADER_LEN + firstSegment * record, end: HEADER_LEN + lastSegment * record + lastLen - 1 },
+    firstSegment,
+    lastSegment,
+    finalSegment,
+    skip: start - firstSegment * segmentSize,
+    take: end - start + 1,
+  };
+}
+
+/**
+ * Decrypting transform for the segments of `plan` (ciphertext without the header in, the requested
+ * plaintext bytes out). Each segment is authenticated with its index and final flag, as in a full read.
+ */
+export function createRangeDecryptStream(dataKey: Buffer, header: Buffer, plan: SegmentPlan): Transform {
+  const { segmentSize } = parseHeader(header);
+  const prefix = header.subarray(9, 16);
+  let index = plan.firstSegment;
+  let skip = plan.skip;
+  let left = plan.take;
+  let buf: Buffer = Buffer.alloc(0);
+  const recordLen = () => {
+    const end = plan.cipherRange.end + 1 - HEADER_LEN;
+    const at = (index - plan.firstSegment) * (segmentSize + TAG_LEN) + (plan.cipherRange.start - HEADER_LEN);
+    return Math.min(segmentSize + TAG_LEN, end - at);
+  };
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb: TransformCallback) {
+      try {
+        buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+        while (index <= plan.lastSegment && buf.length >= recordLen()) {
+          const len = recordLen();
+          let plain = openSegment(dataKey, header, prefix, index, index === plan.finalSegment, buf.subarray(0, len));
+          buf = buf.subarray(len);
+          index++;
+          if (skip) {
+            plain = plain.subarray(skip);
+            skip = 0;
+          }
+          if (plain.length > left) plain = plain.subarray(0, left);
+          left -= plain.length;
+          if (plain.length) this.push(plain);
+        }
+        if (index > plan.lastSegment && buf.length) throw new BlobIntegrityError('more data than the requested segments');
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
+    },
+    flush(cb: TransformCallback) {
+      if (index <= plan.lastSegment || left !== 0) return cb(new BlobIntegrityError('truncated blob (range ends early)'));
+      cb();
+    },
+  });
+}
+
 /** Decrypting transform: header + sealed segments in, authenticated plaintext out. */
 export function createDecryptStream(dataKey: Buffer): Transform {
   let header: Buffer | undefined;
@@ -140,11 +233,7 @@ export function createDecryptStream(dataKey: Buffer): Transform {
           if (bufLen < HEADER_LEN) return cb();
           const all = concat();
           header = Buffer.from(all.subarray(0, HEADER_LEN));
-          if (!header.subarray(0, 4).equals(MAGIC)) throw new BlobIntegrityError('not an encrypted blob (bad magic)');
-          if (header[4] !== FORMAT_VERSION) throw new BlobIntegrityError(`unsupported blob format version ${header[4]}`);
-          const seg = header.readUInt32BE(5);
-          if (seg < 1 || seg > MAX_SEGMENT_SIZE) throw new BlobIntegrityError('bad segment size');
-          record = seg + TAG_LEN;
+          record = parseHeader(header).segmentSize + TAG_LEN;
           prefix = header.subarray(9, 16);
           const rest = all.subarray(HEADER_LEN);
           buf = rest.length ? [rest] : [];

@@ -3,54 +3,89 @@
  *
  * - Each blob: a random AES-256-GCM data key, wrapped by the master key (lib/pki getMasterKey);
  *   the file is a chunked GCM stream (see crypto.ts), so large files are streamed both ways and
- *   truncation/reordering is detected. The key id of the master key is recorded for rotation.
- * - Bytes go to a `StorageBackend` (filesystem under getConfig().storageDir by default).
+ *   truncation/reordering is detected. The id of the wrapping master key is recorded per blob, so
+ *   reads keep working during a master-key rotation (MASTER_KEY_PREVIOUS, lib/ops rotateMasterKey).
+ * - Bytes go to the `StorageBackend` chosen by STORAGE_BACKEND (`getStorageBackend`, the one place
+ *   that decides): the filesystem under getConfig().storageDir, or an S3-compatible bucket (s3.ts).
  * - A `stored_blobs` row holds the wrapped key, size, SHA-256 (hex, of the plaintext) and type.
  *
  * Writing the file happens before the row is inserted; `putBlob` deletes the file again when the
  * insert fails. Callers that insert the row in a longer transaction use `writeBlobFile` +
- * `insertBlobRow` and call `discardBlobFile` when their transaction rolls back.
+ * `insertBlobRow` and call `discardBlobFile` when their transaction rolls back. So a row only ever
+ * names a file that was completely written.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
+import type { AppConfig } from '../config';
 import type { Db, Tx } from '../db';
 import { getConfig } from '../config';
 import { AppError, notFound } from '../errors';
 import type { StoredBlob } from '../generated/prisma/client';
 import { registerPeriodicTask } from '../jobs';
-import { getMasterKey } from '../pki';
-import { FileSystemBackend, type StorageBackend } from './backend';
-import { BlobIntegrityError, createDecryptStream, createEncryptStream, unwrapDataKey, wrapDataKey } from './crypto';
+import { getMasterKey, keyIdOf, masterKeyById } from '../pki';
+import { FileSystemBackend, type ByteRange, type StorageBackend } from './backend';
+import {
+  BlobIntegrityError,
+  createDecryptStream,
+  createEncryptStream,
+  createRangeDecryptStream,
+  HEADER_LEN,
+  parseHeader,
+  planRange,
+  unwrapDataKey,
+  wrapDataKey,
+} from './crypto';
+import { S3Backend } from './s3';
 
-export { FileSystemBackend, type StorageBackend } from './backend';
-export { BlobIntegrityError } from './crypto';
+export { FileSystemBackend, type ByteRange, type StorageBackend, type StoredObject } from './backend';
+export { S3Backend, type S3BackendOptions } from './s3';
+export { BlobIntegrityError, encryptedSize } from './crypto';
 export type { StoredBlob };
 
-let override: StorageBackend | undefined;
-const fsBackends = new Map<string, FileSystemBackend>();
+export type StorageBackendKind = AppConfig['STORAGE_BACKEND'];
 
-/** The configured backend (filesystem under getConfig().storageDir unless overridden). */
-export function getStorageBackend(): StorageBackend {
-  if (override) return override;
-  const dir = getConfig().storageDir;
-  let b = fsBackends.get(dir);
+const backends = new WeakMap<AppConfig, Map<StorageBackendKind, StorageBackend>>();
+
+/**
+ * The backend of `kind` as configured (default: STORAGE_BACKEND). `local` is DATA_DIR/storage;
+ * `s3` needs S3_BUCKET (and S3_ENDPOINT/S3_REGION/credentials/S3_FORCE_PATH_STYLE as the service needs).
+ * Cached per configuration (tests that change the environment call resetConfig()).
+ */
+export function getStorageBackend(kind?: StorageBackendKind): StorageBackend {
+  const c = getConfig();
+  const k = kind ?? c.STORAGE_BACKEND;
+  let byKind = backends.get(c);
+  if (!byKind) backends.set(c, (byKind = new Map()));
+  let b = byKind.get(k);
   if (!b) {
-    b = new FileSystemBackend(dir);
-    fsBackends.set(dir, b);
+    if (k === 'local') {
+      b = new FileSystemBackend(c.storageDir);
+    } else {
+      if (!c.S3_BUCKET) throw new AppError('internal', 'S3_BUCKET が設定されていません（STORAGE_BACKEND=s3 には必須です）。');
+      b = new S3Backend({
+        bucket: c.S3_BUCKET,
+        prefix: c.S3_PREFIX,
+        region: c.S3_REGION,
+        endpoint: c.S3_ENDPOINT,
+        forcePathStyle: c.S3_FORCE_PATH_STYLE,
+        credentials:
+          c.S3_ACCESS_KEY_ID && c.S3_SECRET_ACCESS_KEY
+            ? { accessKeyId: c.S3_ACCESS_KEY_ID, secretAccessKey: c.S3_SECRET_ACCESS_KEY }
+            : undefined,
+      });
+    }
+    byKind.set(k, b);
   }
   return b;
 }
 
-/** Replace the backend (e.g. an S3-compatible one); `undefined` restores the default. */
-export function setStorageBackend(b: StorageBackend | undefined): void {
-  override = b;
+/** Reach the configured store (for readiness checks and operator commands); throws when it cannot. */
+export async function checkStorage(): Promise<void> {
+  await getStorageBackend().probe();
 }
 
-export function masterKeyIdOf(key: Buffer): string {
-  return createHash('sha256').update(key).digest('hex').slice(0, 8);
-}
+/** Non-secret id of a master key (as recorded in stored_blobs.master_key_id). */
+export const masterKeyIdOf = keyIdOf;
 
 export interface PendingBlob {
   storageKey: string;
@@ -146,25 +181,85 @@ async function findBlob(db: Tx, blobId: string): Promise<StoredBlob> {
   return row;
 }
 
-/**
- * A stream of the decrypted bytes. Each segment is authenticated before it is emitted; at the end
- * the size and SHA-256 are checked against the row. Any mismatch errors the stream.
- */
-export async function openBlobStream(db: Tx, blobId: string): Promise<Readable> {
-  const row = await findBlob(db, blobId);
-  const masterKey = await getMasterKey();
-  const currentId = masterKeyIdOf(masterKey);
-  if (row.masterKeyId !== currentId) {
-    masterKey.fill(0);
-    throw new BlobIntegrityError(`blob ${row.id} is wrapped by master key ${row.masterKeyId}, current key is ${currentId}`);
+type KeyedBlob = Pick<StoredBlob, 'id' | 'storageKey' | 'wrappedKey' | 'masterKeyId'>;
+
+/** The blob's data key, unwrapped with the master key its row names (current or MASTER_KEY_PREVIOUS). */
+export async function unwrapBlobKey(row: KeyedBlob): Promise<Buffer> {
+  const masterKey = await masterKeyById(row.masterKeyId);
+  if (!masterKey) {
+    const current = keyIdOf(await getMasterKey());
+    throw new BlobIntegrityError(
+      `blob ${row.id} is wrapped by master key ${row.masterKeyId}, which is not configured (current key is ${current}; earlier keys go in MASTER_KEY_PREVIOUS)`,
+    );
   }
-  let dataKey: Buffer;
   try {
-    dataKey = unwrapDataKey(masterKey, row.wrappedKey, row.storageKey);
+    return unwrapDataKey(masterKey, row.wrappedKey, row.storageKey);
   } finally {
     masterKey.fill(0);
   }
-  const raw = await getStorageBackend().get(row.storageKey);
+}
+
+/**
+ * The blob's data key wrapped under the current master key, or null when it already is (rotation).
+ * The file is not touched: only stored_blobs.wrapped_key / master_key_id change.
+ */
+export async function rewrapBlobKey(row: KeyedBlob): Promise<{ wrappedKey: string; masterKeyId: string } | null> {
+  const current = await getMasterKey();
+  try {
+    const currentId = keyIdOf(current);
+    if (row.masterKeyId === currentId) return null;
+    const dataKey = await unwrapBlobKey(row);
+    try {
+      return { wrappedKey: wrapDataKey(current, dataKey, row.storageKey), masterKeyId: currentId };
+    } finally {
+      dataKey.fill(0);
+    }
+  } finally {
+    current.fill(0);
+  }
+}
+
+async function getStored(backend: StorageBackend, key: string, range?: ByteRange): Promise<Readable> {
+  try {
+    return await backend.get(key, range);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new AppError('internal', '保存されたファイルが保管庫に見つかりません。管理者に連絡してください。', {
+        details: { storageKey: key, backend: backend.name },
+        cause: e,
+      });
+    }
+    throw e;
+  }
+}
+
+async function collect(r: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of r) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+export interface OpenBlobOptions {
+  /** Plaintext bytes `start`..`end` (inclusive) only: just the segments holding them are fetched. */
+  range?: ByteRange;
+  /** Read from this store instead of the configured one (copies, backups, restores). */
+  backend?: StorageBackend;
+}
+
+/**
+ * A stream of the decrypted bytes. Each segment is authenticated before it is emitted; for a whole
+ * read the size and SHA-256 are checked against the row at the end. Any mismatch errors the stream.
+ */
+export async function openBlobStream(db: Tx, blobId: string, opts: OpenBlobOptions = {}): Promise<Readable> {
+  return openStoredBlob(await findBlob(db, blobId), opts);
+}
+
+/** `openBlobStream` for a row already at hand. */
+export async function openStoredBlob(row: StoredBlob, opts: OpenBlobOptions = {}): Promise<Readable> {
+  const backend = opts.backend ?? getStorageBackend();
+  const dataKey = await unwrapBlobKey(row);
+  if (opts.range) return openRange(backend, row, dataKey, opts.range);
+  const raw = await getStored(backend, row.storageKey);
   const dec = createDecryptStream(dataKey);
   const hash = createHash('sha256');
   let size = 0n;
@@ -188,12 +283,34 @@ export async function openBlobStream(db: Tx, blobId: string): Promise<Readable> 
   return verify;
 }
 
+async function openRange(backend: StorageBackend, row: StoredBlob, dataKey: Buffer, range: ByteRange): Promise<Readable> {
+  const size = Number(row.sizeBytes);
+  if (!(range.start >= 0 && range.start <= range.end && range.end < size)) {
+    throw new AppError('validation', `範囲指定が正しくありません（ファイルの大きさは ${size} バイトです）。`);
+  }
+  const header = await collect(await getStored(backend, row.storageKey, { start: 0, end: HEADER_LEN - 1 }));
+  const plan = planRange(size, parseHeader(header).segmentSize, range.start, range.end);
+  const raw = await getStored(backend, row.storageKey, plan.cipherRange);
+  const dec = createRangeDecryptStream(dataKey, header, plan);
+  raw.on('error', (e) => dec.destroy(e));
+  dec.on('close', () => raw.destroy());
+  return raw.pipe(dec);
+}
+
+/**
+ * Decrypt a blob from `backend` (default: the configured store) and check its size and SHA-256
+ * against the row; rejects on any mismatch (or when the file is missing).
+ */
+export async function verifyStoredBlob(row: StoredBlob, backend?: StorageBackend): Promise<void> {
+  const s = await openStoredBlob(row, { backend });
+  for await (const _ of s) {
+    /* the verifying stream checks size and SHA-256 at its end */
+  }
+}
+
 /** The whole decrypted blob in memory (for small files and tests; prefer openBlobStream). */
 export async function readBlob(db: Tx, blobId: string): Promise<Buffer> {
-  const s = await openBlobStream(db, blobId);
-  const parts: Buffer[] = [];
-  for await (const c of s) parts.push(c as Buffer);
-  return Buffer.concat(parts);
+  return collect(await openBlobStream(db, blobId));
 }
 
 /** Delete the row, then the file. Fails (FK) while a document or certificate still refers to it. */
@@ -203,47 +320,38 @@ export async function deleteBlob(db: Tx, blobId: string): Promise<void> {
   await discardBlobFile(row.storageKey);
 }
 
-/**
- * The sweep deletes files unknown to *this* database, so it only runs on a storage directory that
- * belongs to it: the first sweep writes `.db-owner` (server system id + database name); a directory
- * claimed by another database (e.g. a shared DATA_DIR) is never swept.
- */
-async function ownsStorageDir(db: Tx, root: string): Promise<boolean> {
-  let id: string;
+/** Identifies this database (server system id + database name) for the store's owner marker. */
+export async function databaseIdentity(db: Tx): Promise<string> {
   try {
     const rows = await db.$queryRaw<{ id: string }[]>`
       SELECT (SELECT system_identifier::text FROM pg_control_system()) || '/' || current_database() AS id`;
-    id = rows[0].id;
+    return rows[0].id;
   } catch {
     const rows = await db.$queryRaw<{ id: string }[]>`SELECT current_database() AS id`;
-    id = rows[0].id;
-  }
-  const marker = path.join(root, '.db-owner');
-  try {
-    return (await readFile(marker, 'utf8')).trim() === id;
-  } catch {
-    await mkdir(root, { recursive: true });
-    try {
-      await writeFile(marker, `${id}\n`, { flag: 'wx', mode: 0o600 });
-      return true;
-    } catch {
-      return (await readFile(marker, 'utf8').catch(() => '')).trim() === id;
-    }
+    return rows[0].id;
   }
 }
+
+/** The shape of the keys `writeBlobFile` makes; the sweep never touches anything else in a store. */
+export const BLOB_KEY_RE = /^b\/[0-9a-f]{2}\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * Delete stored files that have no stored_blobs row and are older than `olderThanMs` (default 1 h):
  * leftovers of a process that died between writing a file and committing its row. Files younger
- * than that may belong to an upload whose transaction is still running, so they are kept.
- * The worker runs this every hour.
+ * than that may belong to an upload whose transaction is still running, so they are kept. Also
+ * removes interrupted writes (temp files; unfinished S3 multipart uploads).
+ * The sweep only runs on a store that belongs to this database: the first sweep writes an owner
+ * marker (`.db-owner`: server system id + database name); a store claimed by another database
+ * (e.g. a shared DATA_DIR or bucket prefix) is never swept. The worker runs this every hour.
  */
-export async function sweepOrphanBlobFiles(db: Tx, opts: { now?: Date; olderThanMs?: number } = {}): Promise<{ deleted: number }> {
-  const backend = getStorageBackend();
-  if (!backend.list) return { deleted: 0 };
-  if (backend instanceof FileSystemBackend && !(await ownsStorageDir(db, backend.root))) return { deleted: 0 };
+export async function sweepOrphanBlobFiles(
+  db: Tx,
+  opts: { now?: Date; olderThanMs?: number; backend?: StorageBackend } = {},
+): Promise<{ deleted: number }> {
+  const backend = opts.backend ?? getStorageBackend();
+  if (!(await backend.claimOwner(await databaseIdentity(db)))) return { deleted: 0 };
   const cutoff = new Date((opts.now ?? new Date()).getTime() - (opts.olderThanMs ?? 3_600_000));
-  let deleted = (await backend.sweepPartial?.(cutoff)) ?? 0;
+  let deleted = await backend.sweepPartial(cutoff);
   let batch: string[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
@@ -258,7 +366,7 @@ export async function sweepOrphanBlobFiles(db: Tx, opts: { now?: Date; olderThan
     batch = [];
   };
   for await (const o of backend.list()) {
-    if (o.modifiedAt >= cutoff) continue;
+    if (o.modifiedAt >= cutoff || !BLOB_KEY_RE.test(o.key)) continue;
     batch.push(o.key);
     if (batch.length >= 500) await flush();
   }

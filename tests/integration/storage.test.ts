@@ -86,6 +86,16 @@ describe('lib/storage', () => {
     expect(out.digest('hex')).toBe(blob.sha256);
   });
 
+  it('reads byte ranges (only the segments holding them) and refuses a range outside the file', async () => {
+    const bytes = randomBytes(5 * 64 * 1024 + 333);
+    const blob = await putBlob(t.prisma, bytes, { contentType: 'application/pdf' });
+    for (const [start, end] of [[0, 9], [65_530, 65_545], [64 * 1024, 3 * 64 * 1024], [bytes.length - 1, bytes.length - 1]]) {
+      const got = await collect(await openBlobStream(t.prisma, blob.id, { range: { start, end } }));
+      expect(got.equals(bytes.subarray(start, end + 1))).toBe(true);
+    }
+    await expect(openBlobStream(t.prisma, blob.id, { range: { start: 0, end: bytes.length } })).rejects.toThrow(/範囲/);
+  });
+
   it('stores only ciphertext on disk', async () => {
     const marker = 'PLAINTEXT-MARKER-立会サイン-0123456789';
     const bytes = Buffer.from(`${marker}\n`.repeat(5000));

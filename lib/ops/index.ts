@@ -1,0 +1,6 @@
+/**
+ * lib/ops — operators' tasks over the database and the store: copying a store (`npm run storage:copy`),
+ * backups and restores (`npm run backup` / `npm run restore`) and master-key rotation (`npm run key:rotate`).
+ * See docs/operations.md.
+ */
+export { copyStore, copyObject, type CopyStoreOptions, type CopyStoreResult, type CopyFailure } from './copy-store';
