@@ -30,5 +30,5 @@ export {
 export { createStaffUser } from './users';
 export { getMfaStatus, startMfaEnrolment, confirmMfaEnrolment, disableMfa, regenerateRecoveryCodes, MFA_ISSUER, type MfaEnrolment } from './mfa';
 export { RECOVERY_CODE_COUNT, normalizeRecoveryCode } from './recovery';
-export { MFA_PENDING_TTL_MS } from './mfa-crypto';
+export { MFA_PENDING_TTL_MS, rewrapMfaSecret } from './mfa-crypto';
 export { totp, hotp, matchTotp, base32Encode, base32Decode, timeStep, normalizeTotpCode, otpauthUri } from './totp';

@@ -6,10 +6,12 @@
  *  - the "MFA pending" login token: HMAC-SHA256-signed {user, expiry, fingerprint of the password hash,
  *    stored secret and last login}, handed out after a correct password instead of a session. It dies
  *    with a password change, MFA reset, or the first sign-in it completes (single use).
- * Never log any of these values.
+ * Never log any of these values. During a master-key rotation (MASTER_KEY_PREVIOUS set) values made
+ * under an earlier key are still accepted (`deriveKeyCandidates`); `rewrapMfaSecret` moves a stored
+ * secret to the current key.
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
-import { deriveKey } from '../pki';
+import { deriveKey, deriveKeyCandidates } from '../pki';
 import { safeEqual } from '../security';
 
 export const MFA_PENDING_TTL_MS = 5 * 60 * 1000;
@@ -41,11 +43,32 @@ export async function encryptMfaSecret(userId: string, secret: Buffer): Promise<
   return `v1:${seal(await deriveKey('staff-mfa-secret'), `mfa-secret:${userId}`, secret)}`;
 }
 
+/** The first of `keys` that opens `sealed` (current master key first), with its position. */
+function openWithAny(keys: Buffer[], aad: string, sealed: string): { plain: Buffer; index: number } | null {
+  for (let i = 0; i < keys.length; i++) {
+    const plain = open(keys[i], aad, sealed);
+    if (plain) return { plain, index: i };
+  }
+  return null;
+}
+
+async function openMfaSecret(userId: string, stored: string) {
+  const opened = stored.startsWith('v1:')
+    ? openWithAny(await deriveKeyCandidates('staff-mfa-secret'), `mfa-secret:${userId}`, stored.slice(3))
+    : null;
+  if (!opened) throw new Error('users.mfa_secret cannot be decrypted');
+  return opened;
+}
+
 /** Decrypt users.mfa_secret; throws if it was tampered with or moved to another user. */
 export async function decryptMfaSecret(userId: string, stored: string): Promise<Buffer> {
-  const plain = stored.startsWith('v1:') ? open(await deriveKey('staff-mfa-secret'), `mfa-secret:${userId}`, stored.slice(3)) : null;
-  if (!plain) throw new Error('users.mfa_secret cannot be decrypted');
-  return plain;
+  return (await openMfaSecret(userId, stored)).plain;
+}
+
+/** users.mfa_secret re-encrypted under the current master key, or null when it already is (rotation). */
+export async function rewrapMfaSecret(userId: string, stored: string): Promise<string | null> {
+  const { plain, index } = await openMfaSecret(userId, stored);
+  return index === 0 ? null : encryptMfaSecret(userId, plain);
 }
 
 export async function sealEnrolment(userId: string, secret: Buffer, now: Date): Promise<string> {
@@ -57,7 +80,7 @@ export async function sealEnrolment(userId: string, secret: Buffer, now: Date): 
 /** The secret in an enrolment token for this user, or null (forged, other user, expired). */
 export async function openEnrolment(userId: string, token: string, now: Date): Promise<Buffer | null> {
   if (typeof token !== 'string' || token.length > 512) return null;
-  const p = open(await deriveKey('staff-mfa-enrolment'), `mfa-enrol:${userId}`, token);
+  const p = openWithAny(await deriveKeyCandidates('staff-mfa-enrolment'), `mfa-enrol:${userId}`, token)?.plain;
   if (!p || p.length < 9) return null;
   if (Number(p.readBigUInt64BE(0)) <= now.getTime()) return null;
   return p.subarray(8);
@@ -93,8 +116,8 @@ export async function verifyMfaPending(token: unknown, now: Date): Promise<{ use
   if (typeof token !== 'string' || token.length > 1024) return null;
   const [body, mac, extra] = token.split('.');
   if (!body || !mac || extra !== undefined) return null;
-  const want = createHmac('sha256', await deriveKey('staff-mfa-pending')).update(body).digest('base64url');
-  if (!safeEqual(mac, want)) return null;
+  const keys = await deriveKeyCandidates('staff-mfa-pending');
+  if (!keys.some((k) => safeEqual(mac, createHmac('sha256', k).update(body).digest('base64url')))) return null;
   try {
     const p = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { u?: unknown; e?: unknown; f?: unknown };
     if (typeof p.u !== 'string' || typeof p.e !== 'number' || typeof p.f !== 'string') return null;

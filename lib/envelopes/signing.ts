@@ -22,7 +22,7 @@ import { formatDateTime } from '../format';
 import type { Envelope, Organization, Recipient, SigningRequest, User } from '../generated/prisma/client';
 import { enqueueJob } from '../jobs';
 import { enqueueEmail } from '../mail';
-import { deriveKey } from '../pki';
+import { deriveKey, deriveKeyCandidates } from '../pki';
 import { hashToken, looksLikeToken, safeEqual } from '../security';
 import { renderDeclineEmail } from '../../emails/decline';
 import { renderOtpEmail } from '../../emails/otp';
@@ -85,8 +85,9 @@ export async function readSignerSession(value: string | null | undefined, now = 
   if (dot <= 0) return null;
   const body = value.slice(0, dot);
   const mac = value.slice(dot + 1);
-  const expected = createHmac('sha256', await sessionKey()).update(body).digest('base64url');
-  if (!safeEqual(mac, expected)) return null;
+  // Sessions made under an earlier master key stay valid during a rotation (MASTER_KEY_PREVIOUS).
+  const keys = await deriveKeyCandidates('signer-session');
+  if (!keys.some((k) => safeEqual(mac, createHmac('sha256', k).update(body).digest('base64url')))) return null;
   try {
     const parsed = claimsSchema.safeParse(JSON.parse(Buffer.from(body, 'base64url').toString('utf8')));
     if (!parsed.success) return null;

@@ -4,3 +4,11 @@
  * See docs/operations.md.
  */
 export { copyStore, copyObject, type CopyStoreOptions, type CopyStoreResult, type CopyFailure } from './copy-store';
+export {
+  rotateMasterKey,
+  masterKeyStatus,
+  type RotationOptions,
+  type RotationResult,
+  type RotationFailure,
+  type MasterKeyStatus,
+} from './rotate-master-key';
