@@ -3,30 +3,16 @@
  * embedded PostgreSQL that `npm run dev` uses under DATA_DIR/pg). Records each migration in
  * Prisma's `_prisma_migrations` table, so `prisma migrate deploy` agrees with it.
  */
-import path from 'node:path';
-import { getConfig } from '../lib/config';
 import { migrate } from '../lib/db';
-import { startEmbeddedPostgres } from '../lib/devserver/postgres';
+import { openCommandDatabase } from '../lib/devserver';
 
 async function main() {
-  const cfg = getConfig();
-  let stop: (() => Promise<void>) | undefined;
-  let url = process.env.DATABASE_URL;
-  if (!url) {
-    const pg = await startEmbeddedPostgres({
-      dataDir: path.join(cfg.dataDir, 'pg'),
-      port: cfg.EMBEDDED_PG_PORT,
-      databases: ['tachiai'],
-    });
-    stop = () => pg.stop();
-    url = pg.urlFor('tachiai');
-    console.log(`embedded PostgreSQL under ${path.join(cfg.dataDir, 'pg')}`);
-  }
+  const db = await openCommandDatabase((m) => console.log(m));
   try {
-    const applied = await migrate(url, { log: (m) => console.log(m) });
+    const applied = await migrate(db.url, { log: (m) => console.log(m) });
     if (!applied.length) console.log('migrations up to date');
   } finally {
-    await stop?.();
+    await db.stop();
   }
 }
 

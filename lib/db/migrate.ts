@@ -30,7 +30,8 @@ export async function listMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
   return out;
 }
 
-export async function migrate(databaseUrl: string, opts: { log?: (msg: string) => void } = {}): Promise<string[]> {
+/** Apply the migrations not yet applied: those of prisma/migrations, or `opts.migrations` (a restore replays a backup's). */
+export async function migrate(databaseUrl: string, opts: { log?: (msg: string) => void; migrations?: Migration[] } = {}): Promise<string[]> {
   const log = opts.log ?? (() => {});
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -51,7 +52,7 @@ export async function migrate(databaseUrl: string, opts: { log?: (msg: string) =
       'SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL',
     );
     const done = new Map(rows.map((r) => [r.migration_name, r]));
-    for (const m of await listMigrations()) {
+    for (const m of opts.migrations ?? (await listMigrations())) {
       const prev = done.get(m.name);
       if (prev) {
         if (!prev.finished_at) throw new Error(`Migration ${m.name} failed earlier; resolve it before continuing`);

@@ -1,3 +1,4 @@
 export { startEmbeddedPostgres, freePort, type EmbeddedPg } from './postgres';
+export { openCommandDatabase } from './database';
 export { startMailCatcher, type MailCatcher } from './mail-catcher';
 export { listCaughtMail, getCaughtMail, mailDir, type CaughtMail, type CaughtMailSummary } from './mailbox';

@@ -12,3 +12,6 @@ export {
   type RotationFailure,
   type MasterKeyStatus,
 } from './rotate-master-key';
+export { backup, directorySize, type BackupOptions, type BackupResult } from './backup';
+export { restore, readBackup, verifyRestored, type RestoreOptions, type RestoreReport } from './restore';
+export { BACKUP_FORMAT, BACKUP_VERSION, type BackupManifest, type BlobLine } from './backup-format';

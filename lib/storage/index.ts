@@ -254,8 +254,11 @@ export async function openBlobStream(db: Tx, blobId: string, opts: OpenBlobOptio
   return openStoredBlob(await findBlob(db, blobId), opts);
 }
 
+/** What reading a blob needs of its stored_blobs row. */
+export type BlobRow = Pick<StoredBlob, 'id' | 'storageKey' | 'wrappedKey' | 'masterKeyId' | 'sizeBytes' | 'sha256'>;
+
 /** `openBlobStream` for a row already at hand. */
-export async function openStoredBlob(row: StoredBlob, opts: OpenBlobOptions = {}): Promise<Readable> {
+export async function openStoredBlob(row: BlobRow, opts: OpenBlobOptions = {}): Promise<Readable> {
   const backend = opts.backend ?? getStorageBackend();
   const dataKey = await unwrapBlobKey(row);
   if (opts.range) return openRange(backend, row, dataKey, opts.range);
@@ -283,7 +286,7 @@ export async function openStoredBlob(row: StoredBlob, opts: OpenBlobOptions = {}
   return verify;
 }
 
-async function openRange(backend: StorageBackend, row: StoredBlob, dataKey: Buffer, range: ByteRange): Promise<Readable> {
+async function openRange(backend: StorageBackend, row: BlobRow, dataKey: Buffer, range: ByteRange): Promise<Readable> {
   const size = Number(row.sizeBytes);
   if (!(range.start >= 0 && range.start <= range.end && range.end < size)) {
     throw new AppError('validation', `範囲指定が正しくありません（ファイルの大きさは ${size} バイトです）。`);
@@ -301,7 +304,7 @@ async function openRange(backend: StorageBackend, row: StoredBlob, dataKey: Buff
  * Decrypt a blob from `backend` (default: the configured store) and check its size and SHA-256
  * against the row; rejects on any mismatch (or when the file is missing).
  */
-export async function verifyStoredBlob(row: StoredBlob, backend?: StorageBackend): Promise<void> {
+export async function verifyStoredBlob(row: BlobRow, backend?: StorageBackend): Promise<void> {
   const s = await openStoredBlob(row, { backend });
   for await (const _ of s) {
     /* the verifying stream checks size and SHA-256 at its end */
