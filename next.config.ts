@@ -21,6 +21,8 @@ const nextConfig: NextConfig = {
     '@signpdf/utils',
     '@cantoo/pdf-lib',
     'yazl',
+    '@aws-sdk/client-s3',
+    '@aws-sdk/lib-storage',
   ],
   poweredByHeader: false,
   // Type checking is `npm run typecheck`'s job (scripts/test.sh runs it first); skipping it here

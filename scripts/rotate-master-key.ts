@@ -9,30 +9,35 @@
  *   3. Remove MASTER_KEY_PREVIOUS everywhere (keep the old key with the backups made before step 2).
  */
 import { parseArgs } from 'node:util';
-import { disconnectPrisma, getPrisma } from '../lib/db';
+import { createPrisma } from '../lib/db';
+import { openCommandDatabase } from '../lib/devserver';
 import { masterKeyStatus, rotateMasterKey } from '../lib/ops';
 
 async function main() {
   const { values } = parseArgs({ options: { status: { type: 'boolean' }, batch: { type: 'string' } } });
-  const db = getPrisma();
-  if (values.status) {
-    const s = await masterKeyStatus(db);
-    console.log(`current master key ${s.currentKeyId}; MASTER_KEY_PREVIOUS: ${s.previousKeyIds.join(', ') || '(none)'}`);
-    for (const [id, n] of Object.entries(s.blobsByKeyId)) console.log(`  ${id}: ${n} blobs${id === s.currentKeyId ? ' (current)' : ''}`);
-    await disconnectPrisma();
-    return;
-  }
   const batchSize = values.batch === undefined ? 200 : Number(values.batch);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new Error('--batch must be 1–10000');
-  const r = await rotateMasterKey(db, { batchSize, log: (m) => console.log(m) });
-  for (const f of [...r.blobFailures, ...r.mfaFailures, ...r.devPkiFailures]) console.error(`FAILED ${f.id}: ${f.reason}`);
-  console.log(
-    `master key ${r.toKeyId}: ${r.blobsRewrapped} data keys re-wrapped, ${r.mfaSecretsRewrapped} MFA secrets, ` +
-      `${r.devPkiKeysReencrypted} dev PKI keys; ${r.remaining} blobs still under an earlier key`,
-  );
-  console.log(r.complete ? 'rotation complete: MASTER_KEY_PREVIOUS can be removed' : 'rotation NOT complete: fix the failures and run again');
-  await disconnectPrisma();
-  if (!r.complete) process.exit(1);
+  const conn = await openCommandDatabase((m) => console.log(m));
+  const db = createPrisma(conn.url);
+  try {
+    if (values.status) {
+      const s = await masterKeyStatus(db);
+      console.log(`current master key ${s.currentKeyId}; MASTER_KEY_PREVIOUS: ${s.previousKeyIds.join(', ') || '(none)'}`);
+      for (const [id, n] of Object.entries(s.blobsByKeyId)) console.log(`  ${id}: ${n} blobs${id === s.currentKeyId ? ' (current)' : ''}`);
+      return;
+    }
+    const r = await rotateMasterKey(db, { batchSize, log: (m) => console.log(m) });
+    for (const f of [...r.blobFailures, ...r.mfaFailures, ...r.devPkiFailures]) console.error(`FAILED ${f.id}: ${f.reason}`);
+    console.log(
+      `master key ${r.toKeyId}: ${r.blobsRewrapped} data keys re-wrapped, ${r.mfaSecretsRewrapped} MFA secrets, ` +
+        `${r.devPkiKeysReencrypted} dev PKI keys; ${r.remaining} blobs still under an earlier key`,
+    );
+    console.log(r.complete ? 'rotation complete: MASTER_KEY_PREVIOUS can be removed once signer sessions made before it expired' : 'rotation NOT complete: fix the failures and run again');
+    if (!r.complete) process.exitCode = 1;
+  } finally {
+    await db.$disconnect();
+    await conn.stop();
+  }
 }
 
 main().catch((e: unknown) => {

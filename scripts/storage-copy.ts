@@ -1,6 +1,6 @@
 /**
  * `npm run storage:copy [-- --from DIR] [-- --quick] [-- --concurrency N]`: copy every blob of the
- * database (DATABASE_URL) from the local store (DATA_DIR/storage, or --from) to the S3 bucket of the
+ * database (DATABASE_URL, or the embedded one of `npm run dev`) from the local store (DATA_DIR/storage, or --from) to the S3 bucket of the
  * S3_* settings, and verify each copy by decrypting it from the bucket (size + SHA-256 against
  * stored_blobs). Safe to interrupt and run again: objects already in the bucket are verified (with
  * --quick: trusted when their size is right) and only missing or damaged ones are copied.
@@ -10,7 +10,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { getConfig } from '../lib/config';
-import { disconnectPrisma, getPrisma } from '../lib/db';
+import { createPrisma } from '../lib/db';
+import { openCommandDatabase } from '../lib/devserver';
 import { copyStore } from '../lib/ops';
 import { FileSystemBackend, getStorageBackend } from '../lib/storage';
 
@@ -23,12 +24,18 @@ async function main() {
   const from = new FileSystemBackend(values.from ? path.resolve(values.from) : getConfig().storageDir);
   const to = getStorageBackend('s3');
   await to.probe();
-  console.log(`copying ${from.location} -> ${to.location}`);
-  const r = await copyStore(getPrisma(), { from, to, quick: values.quick, concurrency, log: (m) => console.log(m) });
-  for (const f of r.failed) console.error(`FAILED ${f.blobId} ${f.storageKey}: ${f.reason}`);
-  console.log(`${r.total} blobs: ${r.copied} copied, ${r.alreadyPresent} already there, ${r.verified} verified, ${r.failed.length} failed`);
-  await disconnectPrisma();
-  if (r.failed.length) process.exit(1);
+  const conn = await openCommandDatabase((m) => console.log(m));
+  const db = createPrisma(conn.url);
+  try {
+    console.log(`copying ${from.location} -> ${to.location}`);
+    const r = await copyStore(db, { from, to, quick: values.quick, concurrency, log: (m) => console.log(m) });
+    for (const f of r.failed) console.error(`FAILED ${f.blobId} ${f.storageKey}: ${f.reason}`);
+    console.log(`${r.total} blobs: ${r.copied} copied, ${r.alreadyPresent} already there, ${r.verified} verified, ${r.failed.length} failed`);
+    if (r.failed.length) process.exitCode = 1;
+  } finally {
+    await db.$disconnect();
+    await conn.stop();
+  }
 }
 
 main().catch((e: unknown) => {
