@@ -21,6 +21,8 @@ const nextConfig: NextConfig = {
     '@signpdf/utils',
     '@cantoo/pdf-lib',
     'yazl',
+    // The PDF worker pool: its workers load lib/pdfpool/worker.mjs from the project at run time.
+    'piscina',
   ],
   poweredByHeader: false,
   // Type checking is `npm run typecheck`'s job (scripts/test.sh runs it first); skipping it here
