@@ -1,3 +1,4 @@
 export { startEmbeddedPostgres, freePort, type EmbeddedPg } from './postgres';
 export { startMailCatcher, type MailCatcher } from './mail-catcher';
 export { listCaughtMail, getCaughtMail, mailDir, type CaughtMail, type CaughtMailSummary } from './mailbox';
+export { PEER_HEADER, devPageAllowed, isDevPath, isLoopbackAddress } from './loopback';
