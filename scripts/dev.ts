@@ -27,6 +27,8 @@ const prod = args.has('--prod');
 
 process.env.NEXT_TELEMETRY_DISABLED = '1';
 process.env.CHECKPOINT_DISABLE = '1';
+// Ctrl-C / SIGTERM are ours (shutdown() below stops every part in order); Next.js must not exit the process on its own.
+process.env.NEXT_MANUAL_SIG_HANDLE = 'true';
 (process.env as Record<string, string>).NODE_ENV = prod ? 'production' : 'development';
 process.chdir(root);
 
@@ -76,6 +78,8 @@ async function main() {
       dataDir: path.join(cfg.dataDir, 'pg'),
       port: cfg.EMBEDDED_PG_PORT,
       databases: ['tachiai'],
+      // Stopped by shutdown() below, last: not by the library's own signal handler in the middle of it.
+      handleSignals: false,
     });
     stops.push({ name: 'PostgreSQL', stop: () => pg.stop() });
     process.env.DATABASE_URL = pg.urlFor('tachiai');

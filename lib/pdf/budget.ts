@@ -5,7 +5,7 @@
  *
  * | limit              | default                        |
  * |--------------------|--------------------------------|
- * | one stream inflated| MAX_UPLOAD_MB / 2 (≥ 8 MiB)    |
+ * | one stream inflated| MAX_UPLOAD_MB / 2 (≥ 8 MiB); a cross-reference stream: its rows + 64 KiB |
  * | all streams of a file inflated together | MAX_UPLOAD_MB (≥ 16 MiB) |
  * | cross-reference entries (all revisions) | 500,000 |
  * | parsed values (numbers, names, strings, array/dict entries) | 5,000,000 |
@@ -28,7 +28,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { getConfig } from '../config';
 import { AppError } from '../errors';
 
-export type PdfLimit = 'stream_size' | 'inflate_total' | 'objects' | 'values' | 'depth' | 'signature_fields' | 'time' | 'memory';
+export type PdfLimit = 'stream_size' | 'declared_size' | 'inflate_total' | 'objects' | 'values' | 'depth' | 'signature_fields' | 'time' | 'memory';
 
 export interface PdfLimits {
   /** Bytes one stream may inflate to. */
@@ -69,6 +69,8 @@ function describe(limit: PdfLimit, l: PdfLimits): string {
   switch (limit) {
     case 'stream_size':
       return `圧縮されたデータの展開後の大きさが上限 ${mb(l.maxStreamBytes)} を超えています`;
+    case 'declared_size':
+      return '圧縮されたデータが、その内容に必要な大きさを超えて展開されます';
     case 'inflate_total':
       return `展開後のデータの合計が上限 ${mb(l.maxInflateBytes)} を超えています`;
     case 'objects':

@@ -29,7 +29,12 @@ export class PdfFormatError extends Error {}
  * budget is the one given, else the one of the document the stream was parsed from, else a fresh
  * default one (default caps).
  */
-export function decodeStream(s: PdfStream, budget: PdfBudget = s.budget ?? new PdfBudget()): Uint8Array {
+export function decodeStream(
+  s: PdfStream,
+  budget: PdfBudget = s.budget ?? new PdfBudget(),
+  /** The most the decoded data can meaningfully be (e.g. an xref stream's rows): inflating past it is refused. */
+  opts: { maxBytes?: number } = {},
+): Uint8Array {
   const f = s.dict.get('Filter');
   const filters = f === undefined || f === null ? [] : Array.isArray(f) ? f : [f];
   const parms = s.dict.get('DecodeParms');
@@ -38,7 +43,7 @@ export function decodeStream(s: PdfStream, budget: PdfBudget = s.budget ?? new P
   filters.forEach((fl, i) => {
     if (!(fl instanceof PdfName)) throw new PdfFormatError('bad filter');
     if (fl.name !== 'FlateDecode' && fl.name !== 'Fl') throw new PdfFormatError(`unsupported filter ${fl.name}`);
-    data = inflateWithin(data, budget);
+    data = inflateWithin(data, budget, i === filters.length - 1 ? opts.maxBytes : undefined);
     const p = parmList[i];
     if (p instanceof PdfDict) data = unpredict(data, p);
   });
@@ -47,8 +52,9 @@ export function decodeStream(s: PdfStream, budget: PdfBudget = s.budget ?? new P
 
 const tooLarge = (e: unknown) => (e as NodeJS.ErrnoException | undefined)?.code === 'ERR_BUFFER_TOO_LARGE';
 
-function inflateWithin(data: Uint8Array, budget: PdfBudget): Uint8Array {
-  const allowance = budget.inflateAllowance();
+function inflateWithin(data: Uint8Array, budget: PdfBudget, maxBytes?: number): Uint8Array {
+  const budgeted = budget.inflateAllowance();
+  const allowance = maxBytes !== undefined && maxBytes < budgeted.bytes ? { bytes: maxBytes, limit: 'declared_size' as const } : budgeted;
   let out: Uint8Array;
   try {
     out = zlib.inflateSync(data, { maxOutputLength: allowance.bytes });
@@ -210,7 +216,6 @@ export class PdfDocument {
     }
     const s = ind.obj;
     if (!(s instanceof PdfStream) || s.dict.nameOf('Type') !== 'XRef') throw new PdfFormatError('not an xref stream');
-    const data = decodeStream(s);
     const W = s.dict.get('W');
     if (!Array.isArray(W) || W.length < 3 || !W.every((x) => typeof x === 'number')) throw new PdfFormatError('bad /W');
     const w = W as number[];
@@ -218,6 +223,13 @@ export class PdfDocument {
     const index = s.dict.get('Index');
     const idx = Array.isArray(index) ? (index as number[]) : [0, typeof size === 'number' ? size : 0];
     const rowLen = w[0] + w[1] + w[2];
+    // The rows are all this stream holds: inflating stops a little past them, so a stream padded to
+    // gigabytes is refused after kilobytes (with a PNG predictor each row has one more byte).
+    let rows = 0;
+    for (let k = 1; k < idx.length; k += 2) rows += typeof idx[k] === 'number' && idx[k] > 0 ? idx[k] : 0;
+    const dp = s.dict.get('DecodeParms');
+    const pred = dp instanceof PdfDict ? dp.get('Predictor') : undefined;
+    const data = decodeStream(s, undefined, { maxBytes: rows * (rowLen + (typeof pred === 'number' && pred >= 10 ? 1 : 0)) + 64 * 1024 });
     const entries = new Map<number, XrefEntry>();
     let pos = 0;
     const rd = (n: number) => {

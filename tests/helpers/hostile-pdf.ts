@@ -8,6 +8,7 @@
  *   - manySignatureFields: n signature fields whose values share one signature dictionary.
  *   - deepNesting, manyXrefEntries.
  */
+import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 
 const enc = (s: string) => Buffer.from(s, 'latin1');
@@ -144,4 +145,10 @@ export function manyXrefEntries(n: number): Buffer {
 /** A plain valid one-page PDF (the baseline the hostile ones differ from). */
 export function plainPdf(): Buffer {
   return classic(PAGE_OBJECTS);
+}
+
+/** A harmless one-page PDF of about `bytes` bytes (an unreferenced, unfiltered stream of random data). */
+export function paddedPdf(bytes: number): Buffer {
+  const data = randomBytes(bytes);
+  return classic([...PAGE_OBJECTS, Buffer.concat([enc(`<< /Length ${data.length} >>\nstream\n`), data, enc('\nendstream')])]);
 }

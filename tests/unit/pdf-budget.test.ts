@@ -91,16 +91,29 @@ describe('inflate limits', () => {
     expect(e!.limit).toBe('stream_size');
   });
 
-  it('a 1 GiB xref-stream bomb is refused (not read as a one-page PDF), inflating no more than the allowance', async () => {
+  it('a 1 GiB xref-stream bomb is refused (not read as a one-page PDF) after inflating just past its rows', async () => {
     const bomb = xrefBomb(1024 * MiB);
     expect(bomb.length).toBeLessThan(2 * MiB);
     const before = process.memoryUsage().rss;
     const budget = new PdfBudget();
     const err = await refusal(inspectPdf(bomb, { fileName: 'bomb.pdf', budget }));
-    expect(err.limit).toBe('stream_size');
-    expect(err.message).toMatch(/^「bomb\.pdf」は処理できない構造のPDFです（圧縮されたデータの展開後の大きさが上限 25 MB を超えています）。$/);
+    expect(err.limit).toBe('declared_size');
+    expect(err.message).toBe('「bomb.pdf」は処理できない構造のPDFです（圧縮されたデータが、その内容に必要な大きさを超えて展開されます）。');
     expect(budget.inflatedBytes).toBe(0); // the oversized stream was cut off, never counted as read
     expect(process.memoryUsage().rss - before).toBeLessThan(200 * MiB);
+  });
+
+  it('an xref stream is inflated only to its rows (+64 KiB): a little padding is read, more is refused', async () => {
+    // 64 KiB short of the slack: accepted. (1 MiB of padding: refused without reading it.)
+    expect((await inspectPdf(xrefBomb(0))).pageCount).toBe(1);
+    await refusal(inspectPdf(xrefBomb(1 * MiB)));
+  });
+
+  it('without the xref-stream cap, the per-stream limit still stops a bomb (an object stream)', async () => {
+    const budget = new PdfBudget({ maxStreamBytes: 8 * MiB });
+    const err = await refusal(inspectPdf(objectStreamBomb(16 * MiB), { budget }));
+    expect(err.limit).toBe('stream_size');
+    expect(err.message).toContain('圧縮されたデータの展開後の大きさが上限 8 MB を超えています');
   });
 
   it('an object-stream bomb is refused', async () => {
@@ -111,7 +124,7 @@ describe('inflate limits', () => {
   it('sealing refuses to inflate the bomb (before any key or TSA is used)', async () => {
     const before = process.memoryUsage().rss;
     const err = await refusal(sealPdf(xrefBomb(1024 * MiB), { reason: 'test' }));
-    expect(err.limit).toBe('stream_size');
+    expect(err.limit).toBe('declared_size');
     expect(process.memoryUsage().rss - before).toBeLessThan(200 * MiB);
   });
 });

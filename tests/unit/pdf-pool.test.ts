@@ -39,8 +39,8 @@ describe('inspectUntrustedPdf', () => {
   it('refuses a 1 GiB bomb and a file with 300 signature fields with PdfLimitError', async () => {
     const bomb = await inspectUntrustedPdf(xrefBomb(), { fileName: 'bomb.pdf' }).catch((e) => e);
     expect(bomb).toBeInstanceOf(PdfLimitError);
-    expect(bomb.limit).toBe('stream_size');
-    expect(bomb.message).toBe('「bomb.pdf」は処理できない構造のPDFです（圧縮されたデータの展開後の大きさが上限 25 MB を超えています）。');
+    expect(bomb.limit).toBe('declared_size');
+    expect(bomb.message).toBe('「bomb.pdf」は処理できない構造のPDFです（圧縮されたデータが、その内容に必要な大きさを超えて展開されます）。');
     const fields = await inspectUntrustedPdf(manySignatureFields(300)).catch((e) => e);
     expect(fields).toBeInstanceOf(PdfLimitError);
     expect(fields.limit).toBe('signature_fields');
@@ -76,8 +76,9 @@ describe('verifyUntrustedPdf', () => {
   });
 
   it('a limit met where the verifier reads on past an error still refuses the file (the task, in-process)', async () => {
+    // verifyPdf turns a file it cannot open into a report ("not readable"); the task still refuses it.
     const r = await runPdfTask({ kind: 'verify', bytes: xrefBomb(64 * 1024 * 1024), limits: defaultPdfLimits(), trustAnchors: [] });
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.error).toMatchObject({ code: 'pdf_too_complex', limit: 'stream_size' });
+    if (!r.ok) expect(r.error).toMatchObject({ code: 'pdf_too_complex', limit: 'declared_size' });
   });
 });
