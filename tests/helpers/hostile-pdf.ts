@@ -62,17 +62,19 @@ export function zeroPaddedDeflate(head: Buffer, zeros: number): Buffer {
   return Buffer.concat([Buffer.from([0x78, 0x9c]), first, ...Array.from({ length: zeros / MiB }, () => block), end, trailer]);
 }
 
+/** One xref-stream row for /W [1 4 2]. */
+function row(t: number, f2: number, f3: number): Buffer {
+  const r = Buffer.alloc(7);
+  r.writeUInt8(t, 0);
+  r.writeUInt32BE(f2, 1);
+  r.writeUInt16BE(f3, 5);
+  return r;
+}
+
 /** A one-page PDF whose FlateDecode xref stream inflates to its rows plus `inflatedBytes` of zeros. */
 export function xrefBomb(inflatedBytes = 1024 * 1024 * 1024): Buffer {
   const { parts, offsets, pos } = layout(PAGE_OBJECTS);
   const xrefNum = PAGE_OBJECTS.length + 1;
-  const row = (t: number, f2: number, f3: number) => {
-    const r = Buffer.alloc(7);
-    r.writeUInt8(t, 0);
-    r.writeUInt32BE(f2, 1);
-    r.writeUInt16BE(f3, 5);
-    return r;
-  };
   const rows = Buffer.concat([row(0, 0, 65535), ...offsets.map((o) => row(1, o, 0)), row(1, pos, 0)]);
   const data = zeroPaddedDeflate(rows, inflatedBytes);
   const obj = Buffer.concat([
@@ -90,13 +92,6 @@ export function objectStreamBomb(inflatedBytes: number): Buffer {
   const stm = Buffer.concat([enc(`<< /Type /ObjStm /N 1 /First ${header.length} /Filter /FlateDecode /Length ${data.length} >>\nstream\n`), data, enc('\nendstream')]);
   // Objects in the file: 1 catalog, 2 pages, 3 = a placeholder (null, replaced by the xref), 4 the object stream.
   const { parts, offsets, pos } = layout([PAGE_OBJECTS[0], PAGE_OBJECTS[1], 'null', stm]);
-  const row = (t: number, f2: number, f3: number) => {
-    const r = Buffer.alloc(7);
-    r.writeUInt8(t, 0);
-    r.writeUInt32BE(f2, 1);
-    r.writeUInt16BE(f3, 5);
-    return r;
-  };
   const rows = Buffer.concat([row(0, 0, 65535), row(1, offsets[0], 0), row(1, offsets[1], 0), row(2, 4, 0), row(1, offsets[3], 0), row(1, pos, 0)]);
   const xref = Buffer.concat([enc(`5 0 obj\n<< /Type /XRef /Size 6 /W [1 4 2] /Root 1 0 R /Length ${rows.length} >>\nstream\n`), rows, enc('\nendstream\nendobj\n')]);
   return Buffer.concat([...parts, xref, enc(`startxref\n${pos}\n%%EOF\n`)]);

@@ -25,6 +25,16 @@ import { VALID_CORPUS, corpusFile } from '../helpers/pdf-corpus';
 const MiB = 1024 * 1024;
 const flate = (data: Uint8Array) => new PdfStream(new PdfDict([['Filter', new PdfName('FlateDecode')]]), zlib.deflateSync(data));
 
+/** The PdfLimitError `fn` throws (undefined if it throws nothing or something else). */
+function thrown(fn: () => unknown): PdfLimitError | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof PdfLimitError) return e;
+  }
+  return undefined;
+}
+
 async function refusal(p: Promise<unknown>): Promise<PdfLimitError> {
   const e = await p.then(
     () => undefined,
@@ -58,13 +68,7 @@ describe('inflate limits', () => {
   it('per stream: stops inflating at the allowance (memory never holds more)', () => {
     const budget = new PdfBudget({ maxStreamBytes: 1 * MiB, maxInflateBytes: 10 * MiB });
     expect(decodeStream(flate(new Uint8Array(MiB)), budget).length).toBe(MiB);
-    const err = (() => {
-      try {
-        decodeStream(flate(new Uint8Array(MiB + 1)), budget);
-      } catch (e) {
-        return e as PdfLimitError;
-      }
-    })();
+    const err = thrown(() => decodeStream(flate(new Uint8Array(MiB + 1)), budget));
     expect(err).toBeInstanceOf(PdfLimitError);
     expect(err!.limit).toBe('stream_size');
     expect(err!.message).toContain('上限 1 MB');
@@ -80,13 +84,7 @@ describe('inflate limits', () => {
   });
 
   it('a stream without a budget still gets the default per-stream cap', () => {
-    const e = (() => {
-      try {
-        decodeStream(new PdfStream(new PdfDict([['Filter', new PdfName('FlateDecode')]]), xrefBombStreamData(64 * MiB)));
-      } catch (x) {
-        return x as PdfLimitError;
-      }
-    })();
+    const e = thrown(() => decodeStream(new PdfStream(new PdfDict([['Filter', new PdfName('FlateDecode')]]), xrefBombStreamData(64 * MiB))));
     expect(e).toBeInstanceOf(PdfLimitError);
     expect(e!.limit).toBe('stream_size');
   });
@@ -171,13 +169,7 @@ describe('structure limits', () => {
   it('time: a wall-clock budget expires while parsing', () => {
     let now = 0;
     const budget = new PdfBudget({ timeMs: 1000 }, () => (now += 400));
-    const err = (() => {
-      try {
-        new PdfDocument(manyXrefEntries(40_000), { budget }).countPages();
-      } catch (e) {
-        return e as PdfLimitError;
-      }
-    })();
+    const err = thrown(() => new PdfDocument(manyXrefEntries(40_000), { budget }).countPages());
     expect(err).toBeInstanceOf(PdfLimitError);
     expect(err!.limit).toBe('time');
     expect(err!.message).toContain('解析にかかる時間が上限 1 秒を超えています');
