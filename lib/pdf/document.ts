@@ -224,12 +224,15 @@ export class PdfDocument {
     const idx = Array.isArray(index) ? (index as number[]) : [0, typeof size === 'number' ? size : 0];
     const rowLen = w[0] + w[1] + w[2];
     // The rows are all this stream holds: inflating stops a little past them, so a stream padded to
-    // gigabytes is refused after kilobytes (with a PNG predictor each row has one more byte).
+    // gigabytes is refused after kilobytes. With a PNG predictor each line of /Columns bytes has one more
+    // byte (at most twice the rows' size even for odd /Columns).
     let rows = 0;
     for (let k = 1; k < idx.length; k += 2) rows += typeof idx[k] === 'number' && idx[k] > 0 ? idx[k] : 0;
     const dp = s.dict.get('DecodeParms');
-    const pred = dp instanceof PdfDict ? dp.get('Predictor') : undefined;
-    const data = decodeStream(s, undefined, { maxBytes: rows * (rowLen + (typeof pred === 'number' && pred >= 10 ? 1 : 0)) + 64 * 1024 });
+    const parms = Array.isArray(dp) ? dp[dp.length - 1] : dp;
+    const pred = parms instanceof PdfDict ? parms.get('Predictor') : undefined;
+    const perRow = typeof pred === 'number' && pred >= 10 ? 2 * rowLen + 1 : rowLen;
+    const data = decodeStream(s, undefined, { maxBytes: rows * perRow + 64 * 1024 });
     const entries = new Map<number, XrefEntry>();
     let pos = 0;
     const rd = (n: number) => {

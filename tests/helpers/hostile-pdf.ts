@@ -117,20 +117,28 @@ export function deepNesting(depth: number): Buffer {
   return classic([`<< /Type /Catalog /Pages 2 0 R /Deep ${'['.repeat(depth)}${']'.repeat(depth)} >>`, PAGE_OBJECTS[1], PAGE_OBJECTS[2]]);
 }
 
-/** A one-page PDF whose (compressed) xref stream lists `n` entries, all but the first few free. */
-export function manyXrefEntries(n: number): Buffer {
+/**
+ * A one-page PDF whose (compressed) xref stream lists `n` entries, all but the first few free. With
+ * `predictor`, the rows carry PNG predictor bytes (/Predictor 12, filter type 0 on each row) as qpdf writes them
+ * (`parmsArray`: /DecodeParms as a one-element array, as for a filter array).
+ */
+export function manyXrefEntries(n: number, opts: { predictor?: boolean; parmsArray?: boolean } = {}): Buffer {
   const { parts, offsets, pos } = layout(PAGE_OBJECTS);
-  const rows = Buffer.alloc(n * 6);
+  const rowLen = 6 + (opts.predictor ? 1 : 0);
+  const lead = opts.predictor ? 1 : 0;
+  const rows = Buffer.alloc(n * rowLen);
   const put = (i: number, t: number, f2: number) => {
-    rows.writeUInt8(t, i * 6);
-    rows.writeUInt32BE(f2, i * 6 + 1);
+    rows.writeUInt8(t, i * rowLen + lead);
+    rows.writeUInt32BE(f2, i * rowLen + lead + 1);
   };
   for (let i = 0; i < n; i++) put(i, 0, 0);
   offsets.forEach((o, i) => put(i + 1, 1, o));
   put(PAGE_OBJECTS.length + 1, 1, pos);
   const data = zlib.deflateSync(rows);
+  const dict = '<< /Predictor 12 /Columns 6 >>';
+  const parms = opts.predictor ? ` /DecodeParms ${opts.parmsArray ? `[${dict}]` : dict}` : '';
   const obj = Buffer.concat([
-    enc(`${PAGE_OBJECTS.length + 1} 0 obj\n<< /Type /XRef /Size ${n} /W [1 4 1] /Root 1 0 R /Filter /FlateDecode /Length ${data.length} >>\nstream\n`),
+    enc(`${PAGE_OBJECTS.length + 1} 0 obj\n<< /Type /XRef /Size ${n} /W [1 4 1] /Root 1 0 R /Filter /FlateDecode${parms} /Length ${data.length} >>\nstream\n`),
     data,
     enc('\nendstream\nendobj\n'),
   ]);

@@ -107,6 +107,11 @@ describe('inflate limits', () => {
     await refusal(inspectPdf(xrefBomb(1 * MiB)));
   });
 
+  it('an xref stream with a PNG predictor (one more byte per row) and 100,000 rows is read in full', async () => {
+    expect((await inspectPdf(manyXrefEntries(100_000, { predictor: true }))).pageCount).toBe(1);
+    expect((await inspectPdf(manyXrefEntries(100_000, { predictor: true, parmsArray: true }))).pageCount).toBe(1);
+  });
+
   it('without the xref-stream cap, the per-stream limit still stops a bomb (an object stream)', async () => {
     const budget = new PdfBudget({ maxStreamBytes: 8 * MiB });
     const err = await refusal(inspectPdf(objectStreamBomb(16 * MiB), { budget }));
