@@ -1,4 +1,4 @@
-# Tachiai Sign — production image (web + worker in one process via scripts/dev.ts --prod).
+# Tachiai Sign — production image (`npm start`: the web server and, as its own process, the job worker; SMTP_URL required).
 FROM node:20-bookworm
 
 ENV NEXT_TELEMETRY_DISABLED=1 \
@@ -28,5 +28,5 @@ VOLUME ["/data"]
 EXPOSE 3000
 
 # Applies migrations, seeds the demo organisation (admin password printed once in the logs),
-# starts the job worker and the Next.js server.
+# starts the Next.js server and the job worker (a child process).
 CMD ["npm", "start"]

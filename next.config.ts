@@ -1,8 +1,9 @@
 import type { NextConfig } from 'next';
+import { PHASE_DEVELOPMENT_SERVER } from 'next/constants';
 
 process.env.NEXT_TELEMETRY_DISABLED = '1';
 
-const nextConfig: NextConfig = {
+const base: NextConfig = {
   // Server-only packages with native code or dynamic requires stay outside the bundle.
   serverExternalPackages: [
     '@node-rs/argon2',
@@ -23,6 +24,8 @@ const nextConfig: NextConfig = {
     'yazl',
     '@aws-sdk/client-s3',
     '@aws-sdk/lib-storage',
+    // The PDF worker pool: its workers load lib/pdfpool/worker.mjs from the project at run time.
+    'piscina',
   ],
   poweredByHeader: false,
   // Type checking is `npm run typecheck`'s job (scripts/test.sh runs it first); skipping it here
@@ -53,4 +56,12 @@ const nextConfig: NextConfig = {
   },
 };
 
-export default nextConfig;
+/**
+ * Development-only routes (the mail catcher's inbox, app/dev/**) are files ending in .dev.tsx: a page
+ * extension only the development server (`next dev`) knows. `next build` and the production server do
+ * not see them as pages at all, so those routes do not exist in a production build.
+ */
+export default function nextConfig(phase: string): NextConfig {
+  const pageExtensions = ['tsx', 'ts', 'jsx', 'js'];
+  return { ...base, pageExtensions: phase === PHASE_DEVELOPMENT_SERVER ? ['dev.tsx', ...pageExtensions] : pageExtensions };
+}

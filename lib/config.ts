@@ -14,6 +14,8 @@ const fields = z.object({
   /** Public base URL used in emails and certificate URLs. */
   APP_URL: z.string().url().default('http://localhost:3000'),
   PORT: z.coerce.number().int().positive().default(3000),
+  /** Address the web server listens on. Default: 127.0.0.1 in development, every interface in production. */
+  HOST: z.string().trim().min(1).optional(),
   /** PostgreSQL. When unset, `npm run dev` starts embedded PostgreSQL and sets it. */
   DATABASE_URL: z.string().url().optional(),
   /** Root of local state (embedded PostgreSQL data, dev PKI, encrypted files). */
@@ -78,7 +80,7 @@ const fields = z.object({
   TRUST_ANCHORS: z.string().optional(),
   /** Cookie `Secure` flag; defaults to true when APP_URL is https. */
   COOKIE_SECURE: bool.optional(),
-  /** Show the built-in mail inbox at /dev/mail (development only). */
+  /** Show the built-in mail inbox at /dev/mail (development only: refused with NODE_ENV=production). */
   DEV_MAILBOX: bool.optional(),
   WORKER_POLL_MS: z.coerce.number().int().positive().default(1000),
 });
@@ -100,6 +102,8 @@ export type AppConfig = z.infer<typeof schema> & {
   cookieSecure: boolean;
   tsaUrl: string;
   devMailbox: boolean;
+  /** Where the web server listens; undefined = every interface. */
+  listenHost: string | undefined;
 };
 
 let cached: AppConfig | undefined;
@@ -111,6 +115,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new Error(`Invalid configuration: ${issues}`);
   }
   const c = parsed.data;
+  const production = c.NODE_ENV === 'production';
+  if (production && c.DEV_MAILBOX) {
+    throw new Error(
+      'Invalid configuration: DEV_MAILBOX cannot be on in production (the development mailbox shows every signing link and code without signing in). Remove DEV_MAILBOX and set SMTP_URL.',
+    );
+  }
   const dataDir = path.resolve(c.DATA_DIR);
   return {
     ...c,
@@ -120,7 +130,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     maxUploadBytes: Math.floor(c.MAX_UPLOAD_MB * 1024 * 1024),
     cookieSecure: c.COOKIE_SECURE ?? c.APP_URL.startsWith('https:'),
     tsaUrl: c.TSA_URL ?? new URL('/api/tsa', c.APP_URL).toString(),
-    devMailbox: c.DEV_MAILBOX ?? (c.NODE_ENV !== 'production' && !c.SMTP_URL),
+    devMailbox: !production && (c.DEV_MAILBOX ?? !c.SMTP_URL),
+    listenHost: c.HOST === '*' ? undefined : (c.HOST ?? (production ? undefined : '127.0.0.1')),
   };
 }
 

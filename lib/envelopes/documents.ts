@@ -10,7 +10,7 @@ import { getConfig } from '../config';
 import type { Db, Tx } from '../db';
 import { AppError, notFound } from '../errors';
 import type { Document } from '../generated/prisma/client';
-import { inspectPdf } from '../pdf';
+import { inspectUntrustedPdf } from '../pdfpool';
 import { sha256Hex } from '../security';
 import { discardBlobFile, getStorageBackend, insertBlobRow, writeBlobFile } from '../storage';
 import { lockEnvelope, requireDraft, UUID_RE, envelopeNotFound, type ServiceContext } from './common';
@@ -91,7 +91,8 @@ export async function addDocument(
   else throw new AppError('validation', 'ファイルを選んでください。', { fieldErrors: { file: 'ファイルを選んでください。' } });
   if (bytes.length > maxBytes) throw tooLarge(fileName, maxBytes, bytes.length);
 
-  const info = await inspectPdf(bytes, { maxBytes, fileName });
+  // Parsed in a worker thread under the PDF budgets: a hostile upload cannot stall the server.
+  const info = await inspectUntrustedPdf(bytes, { maxBytes, fileName });
   const sha256 = sha256Hex(bytes);
   const dup = await db.document.findFirst({ where: { envelopeId, sha256 }, select: { fileName: true } });
   if (dup) throw duplicateError(fileName, dup.fileName);

@@ -4,6 +4,7 @@
  * PAdES verifier needs. Objects are parsed lazily; stream data stays a view of the input bytes.
  */
 import zlib from 'node:zlib';
+import { PdfBudget, PdfLimitError, currentPdfBudget } from './budget';
 import { PdfDict, PdfName, PdfObj, PdfRef, PdfStream, PdfString } from './objects';
 import { Parser, PdfSyntaxError, indexOfAscii, lastIndexOfAscii, latin1 } from './parser';
 
@@ -22,7 +23,18 @@ export interface XrefSection {
 
 export class PdfFormatError extends Error {}
 
-export function decodeStream(s: PdfStream): Uint8Array {
+/**
+ * The stream's decoded bytes. Inflation stops at the budget's allowance (per stream and what is left
+ * for the file) while zlib produces output, so a bomb never gets further than that in memory. The
+ * budget is the one given, else the one of the document the stream was parsed from, else a fresh
+ * default one (default caps).
+ */
+export function decodeStream(
+  s: PdfStream,
+  budget: PdfBudget = s.budget ?? new PdfBudget(),
+  /** The most the decoded data can meaningfully be (e.g. an xref stream's rows): inflating past it is refused. */
+  opts: { maxBytes?: number } = {},
+): Uint8Array {
   const f = s.dict.get('Filter');
   const filters = f === undefined || f === null ? [] : Array.isArray(f) ? f : [f];
   const parms = s.dict.get('DecodeParms');
@@ -31,15 +43,33 @@ export function decodeStream(s: PdfStream): Uint8Array {
   filters.forEach((fl, i) => {
     if (!(fl instanceof PdfName)) throw new PdfFormatError('bad filter');
     if (fl.name !== 'FlateDecode' && fl.name !== 'Fl') throw new PdfFormatError(`unsupported filter ${fl.name}`);
-    try {
-      data = zlib.inflateSync(data);
-    } catch {
-      data = zlib.inflateSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
-    }
+    data = inflateWithin(data, budget, i === filters.length - 1 ? opts.maxBytes : undefined);
     const p = parmList[i];
     if (p instanceof PdfDict) data = unpredict(data, p);
   });
   return data;
+}
+
+const tooLarge = (e: unknown) => (e as NodeJS.ErrnoException | undefined)?.code === 'ERR_BUFFER_TOO_LARGE';
+
+function inflateWithin(data: Uint8Array, budget: PdfBudget, maxBytes?: number): Uint8Array {
+  const budgeted = budget.inflateAllowance();
+  const allowance = maxBytes !== undefined && maxBytes < budgeted.bytes ? { bytes: maxBytes, limit: 'declared_size' as const } : budgeted;
+  let out: Uint8Array;
+  try {
+    out = zlib.inflateSync(data, { maxOutputLength: allowance.bytes });
+  } catch (e) {
+    if (tooLarge(e)) budget.fail(allowance.limit);
+    try {
+      // A stream cut short (no final block): keep what inflates.
+      out = zlib.inflateSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: allowance.bytes });
+    } catch (e2) {
+      if (tooLarge(e2)) budget.fail(allowance.limit);
+      throw e2;
+    }
+  }
+  budget.addInflated(out.length);
+  return out;
 }
 
 function unpredict(data: Uint8Array, p: PdfDict): Uint8Array {
@@ -89,8 +119,14 @@ export class PdfDocument {
   readonly startxref: number;
   private objCache = new Map<string, PdfObj>();
   private stmCache = new Map<number, { offsets: number[]; data: Uint8Array; first: number }>();
+  /** Limits for this file (see budget.ts): given, else the enclosing withPdfBudget's, else default caps. */
+  readonly budget: PdfBudget;
 
-  constructor(readonly bytes: Uint8Array) {
+  constructor(
+    readonly bytes: Uint8Array,
+    opts: { budget?: PdfBudget } = {},
+  ) {
+    this.budget = opts.budget ?? currentPdfBudget() ?? new PdfBudget();
     const head = latin1(bytes, 0, Math.min(bytes.length, 1024));
     const m = /%PDF-(\d\.\d)/.exec(head);
     if (!m) throw new PdfFormatError('no %PDF header');
@@ -100,7 +136,7 @@ export class PdfDocument {
     if (eof < 0 || eof < tailStart) throw new PdfFormatError('no %%EOF at the end');
     const sx = lastIndexOfAscii(bytes, 'startxref', eof);
     if (sx < 0) throw new PdfFormatError('no startxref');
-    const p = new Parser(bytes, sx + 9);
+    const p = new Parser(bytes, sx + 9, undefined, this.budget);
     const off = p.parseObject();
     if (typeof off !== 'number' || !Number.isInteger(off) || off <= 0 || off >= bytes.length) throw new PdfFormatError('bad startxref');
     this.startxref = off;
@@ -123,7 +159,7 @@ export class PdfDocument {
 
   private readSection(offset: number): XrefSection {
     const b = this.bytes;
-    const p = new Parser(b, offset);
+    const p = new Parser(b, offset, undefined, this.budget);
     p.skipWs();
     if (p.peekKeyword('xref')) {
       p.pos += 4;
@@ -144,6 +180,7 @@ export class PdfDocument {
           if (!mm) throw new PdfFormatError('bad xref entry');
           p.pos += mm[0].length;
           const num = start + i;
+          this.budget.addObject();
           if (!entries.has(num))
             entries.set(num, mm[3] === 'n' ? { type: 1, offset: Number(mm[1]), gen: Number(mm[2]) } : { type: 0 });
         }
@@ -159,7 +196,8 @@ export class PdfDocument {
             const cur = entries.get(k);
             if (!cur || cur.type === 0) entries.set(k, v);
           }
-        } catch {
+        } catch (e) {
+          if (e instanceof PdfLimitError) throw e;
           /* tolerate a broken hybrid stream */
         }
       }
@@ -171,13 +209,13 @@ export class PdfDocument {
   private readXrefStream(offset: number): XrefSection {
     let ind;
     try {
-      ind = new Parser(this.bytes, offset).parseIndirect();
+      ind = new Parser(this.bytes, offset, undefined, this.budget).parseIndirect();
     } catch (e) {
+      if (e instanceof PdfLimitError) throw e;
       throw new PdfFormatError(`no xref at ${offset}: ${(e as Error).message}`);
     }
     const s = ind.obj;
     if (!(s instanceof PdfStream) || s.dict.nameOf('Type') !== 'XRef') throw new PdfFormatError('not an xref stream');
-    const data = decodeStream(s);
     const W = s.dict.get('W');
     if (!Array.isArray(W) || W.length < 3 || !W.every((x) => typeof x === 'number')) throw new PdfFormatError('bad /W');
     const w = W as number[];
@@ -185,6 +223,16 @@ export class PdfDocument {
     const index = s.dict.get('Index');
     const idx = Array.isArray(index) ? (index as number[]) : [0, typeof size === 'number' ? size : 0];
     const rowLen = w[0] + w[1] + w[2];
+    // The rows are all this stream holds: inflating stops a little past them, so a stream padded to
+    // gigabytes is refused after kilobytes. With a PNG predictor each line of /Columns bytes has one more
+    // byte (at most twice the rows' size even for odd /Columns).
+    let rows = 0;
+    for (let k = 1; k < idx.length; k += 2) rows += typeof idx[k] === 'number' && idx[k] > 0 ? idx[k] : 0;
+    const dp = s.dict.get('DecodeParms');
+    const parms = Array.isArray(dp) ? dp[dp.length - 1] : dp;
+    const pred = parms instanceof PdfDict ? parms.get('Predictor') : undefined;
+    const perRow = typeof pred === 'number' && pred >= 10 ? 2 * rowLen + 1 : rowLen;
+    const data = decodeStream(s, undefined, { maxBytes: rows * perRow + 64 * 1024 });
     const entries = new Map<number, XrefEntry>();
     let pos = 0;
     const rd = (n: number) => {
@@ -200,6 +248,7 @@ export class PdfDocument {
         const f2 = rd(w[1]);
         const f3 = rd(w[2]);
         const num = start + i;
+        this.budget.addObject();
         if (entries.has(num)) continue;
         if (t === 1) entries.set(num, { type: 1, offset: f2, gen: f3 });
         else if (t === 2) entries.set(num, { type: 2, stm: f2, idx: f3 });
@@ -222,10 +271,15 @@ export class PdfDocument {
     if (this.objCache.has(key)) return this.objCache.get(key)!;
     let obj: PdfObj;
     if (e.type === 1) {
-      const p = new Parser(this.bytes, e.offset, (r) => {
-        const v = this.getObject(r.num, view);
-        return typeof v === 'number' ? v : undefined;
-      });
+      const p = new Parser(
+        this.bytes,
+        e.offset,
+        (r) => {
+          const v = this.getObject(r.num, view);
+          return typeof v === 'number' ? v : undefined;
+        },
+        this.budget,
+      );
       const ind = p.parseIndirect();
       if (ind.num !== num) throw new PdfFormatError(`object ${num} not at its offset`);
       obj = ind.obj;
@@ -240,7 +294,7 @@ export class PdfDocument {
         const n = s.dict.get('N');
         const first = s.dict.get('First');
         if (typeof n !== 'number' || typeof first !== 'number') throw new PdfFormatError('bad object stream header');
-        const hp = new Parser(data, 0);
+        const hp = new Parser(data, 0, undefined, this.budget);
         const offsets: number[] = [];
         for (let i = 0; i < n; i++) {
           hp.parseObject();
@@ -251,7 +305,7 @@ export class PdfDocument {
       }
       const o = st.offsets[e.idx];
       if (o === undefined) throw new PdfFormatError('object stream index out of range');
-      obj = new Parser(st.data, st.first + o).parseObject();
+      obj = new Parser(st.data, st.first + o, undefined, this.budget).parseObject();
     }
     this.objCache.set(key, obj);
     return obj;
@@ -347,6 +401,7 @@ export class PdfDocument {
         return;
       }
       if (ft !== 'Sig') return;
+      this.budget.checkSignatureFields(out.length + 1);
       const v = f.get('V');
       out.push({
         fieldRef: ref instanceof PdfRef ? ref : undefined,

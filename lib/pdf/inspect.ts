@@ -15,6 +15,7 @@
  * files that are only stored (paper scans) or only get DSS + document timestamps (archive renewal).
  */
 import { AppError } from '../errors';
+import { PdfLimitError, type PdfBudget } from './budget';
 import { PdfDocument, type XrefEntry } from './document';
 import { PdfDict, PdfName, PdfObj, PdfRef, PdfString } from './objects';
 
@@ -25,6 +26,8 @@ export interface InspectOptions {
   fileName?: string;
   /** Accept files with a signature that forbids changes (default false: refused with 'pdf_locked'). */
   allowLocked?: boolean;
+  /** Parsing limits (default: the default caps, no time limit; see budget.ts). */
+  budget?: PdfBudget;
 }
 
 /** A signature already in the file that forbids the changes sealing makes. */
@@ -144,7 +147,9 @@ export async function inspectPdf(bytes: Uint8Array, opts: InspectOptions = {}): 
 
 const whoOf = (opts: InspectOptions) => (opts.fileName ? `「${opts.fileName}」は` : 'このファイルは');
 const invalidError = (who: string, cause?: unknown) =>
-  new AppError('pdf_invalid', `${who}PDFとして読み取れません。ファイルが壊れているか、PDFではない可能性があります。`, { cause });
+  cause instanceof PdfLimitError
+    ? cause.about(who)
+    : new AppError('pdf_invalid', `${who}PDFとして読み取れません。ファイルが壊れているか、PDFではない可能性があります。`, { cause });
 
 /**
  * The checks sealing needs, on one parse: not empty / too large / broken / encrypted, a catalog and a
@@ -161,7 +166,7 @@ export function openSealable(bytes: Uint8Array, opts: InspectOptions = {}): { do
   }
   let doc: PdfDocument;
   try {
-    doc = new PdfDocument(bytes);
+    doc = new PdfDocument(bytes, { budget: opts.budget });
   } catch (e) {
     throw invalidError(who, e);
   }
@@ -179,6 +184,8 @@ export function openSealable(bytes: Uint8Array, opts: InspectOptions = {}): { do
     throw invalidError(who, e);
   }
   const locks = findChangeLocks(doc);
+  // findChangeLocks reads what it can; a limit it met still refuses the file.
+  if (doc.budget.error) throw invalidError(who, doc.budget.error);
   if (locks.length && !opts.allowLocked) throw lockedError(who, locks);
   return { doc, locks };
 }
@@ -205,6 +212,7 @@ export function inspectPdfSync(bytes: Uint8Array, opts: InspectOptions = {}): Pd
     } catch {
       linearized = false;
     }
+    doc.budget.throwIfExceeded();
     return {
       pageCount,
       version,
@@ -218,6 +226,7 @@ export function inspectPdfSync(bytes: Uint8Array, opts: InspectOptions = {}): Pd
       locks,
     };
   } catch (e) {
+    if (e instanceof PdfLimitError) throw invalidError(who, e);
     if (e instanceof AppError) throw e;
     throw invalidError(who, e);
   }

@@ -2,6 +2,7 @@
  * A minimal PDF object model (ISO 32000-2 §7.3) used by our parser and incremental writer.
  * Only what sealing and verification need: we never rewrite a whole file.
  */
+import type { PdfBudget } from './budget';
 
 export class PdfName {
   constructor(readonly name: string) {}
@@ -77,6 +78,8 @@ export class PdfStream {
     readonly dict: PdfDict,
     /** Raw (still encoded) stream bytes. For parsed streams a subarray of the file (no copy). */
     readonly raw: Uint8Array,
+    /** The parsing budget of the document this stream was read from (decodeStream charges it). */
+    readonly budget?: PdfBudget,
   ) {}
 }
 

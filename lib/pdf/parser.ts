@@ -2,6 +2,7 @@
  * PDF object syntax parser (ISO 32000-2 §7.2–7.3) over a Uint8Array. Positions are byte offsets;
  * stream data is returned as a subarray of the input (no copy).
  */
+import type { PdfBudget } from './budget';
 import { PdfDict, PdfName, PdfObj, PdfRef, PdfStream, PdfString } from './objects';
 
 export class PdfSyntaxError extends Error {}
@@ -24,6 +25,8 @@ export class Parser {
     readonly buf: Uint8Array,
     pos = 0,
     readonly resolveLength?: LengthResolver,
+    /** Counts values and nesting depth (and stamps parsed streams) when given. */
+    readonly budget?: PdfBudget,
   ) {
     this.pos = pos;
   }
@@ -65,7 +68,8 @@ export class Parser {
 
   /** Parses one direct object (refs `n g R` recognised). */
   parseObject(depth = 0): PdfObj {
-    if (depth > 200) throw new PdfSyntaxError('nesting too deep');
+    if (this.budget) this.budget.addValue(depth);
+    else if (depth > 200) throw new PdfSyntaxError('nesting too deep');
     this.skipWs();
     const b = this.buf;
     if (this.pos >= b.length) throw new PdfSyntaxError('unexpected end');
@@ -225,6 +229,7 @@ export class Parser {
         }
       }
       if (dataEnd < 0) {
+        this.budget?.tick(); // a scan to the end of the file: bounded by the time limit
         const idx = indexOfAscii(b, 'endstream', dataStart);
         if (idx < 0) throw new PdfSyntaxError('stream without endstream');
         dataEnd = idx;
@@ -233,7 +238,7 @@ export class Parser {
         if (b[dataEnd - 1] === 0x0d) dataEnd--;
         this.pos = idx + 9;
       }
-      return new PdfStream(d, b.subarray(dataStart, dataEnd));
+      return new PdfStream(d, b.subarray(dataStart, dataEnd), this.budget);
     }
     this.pos = save;
     return d;

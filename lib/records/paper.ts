@@ -14,7 +14,7 @@ import type { Db } from '../db';
 import { cleanFileName, envelopeInputSchema, newDocumentNumber, parseInput, type ServiceContext } from '../envelopes';
 import { AppError } from '../errors';
 import type { Envelope } from '../generated/prisma/client';
-import { inspectPdf } from '../pdf';
+import { inspectUntrustedPdf } from '../pdfpool';
 import { normalizeForSearch } from '../search';
 import { sha256Hex } from '../security';
 import { discardBlobFile, insertBlobRow, writeBlobFile } from '../storage';
@@ -42,7 +42,7 @@ export async function registerPaperContract(
   const fileName = cleanFileName(scan.fileName);
   const maxBytes = getConfig().maxUploadBytes;
   // A paper scan is only stored, never sealed: a signed file that forbids changes is fine here.
-  const info = await inspectPdf(scan.bytes, { maxBytes, fileName, allowLocked: true });
+  const info = await inspectUntrustedPdf(scan.bytes, { maxBytes, fileName, allowLocked: true });
   const sha256 = sha256Hex(scan.bytes);
   const now = ctx.now ?? new Date();
   const pending = await writeBlobFile(scan.bytes, { contentType: 'application/pdf' });

@@ -1,6 +1,7 @@
 /**
  * Starts the real app for end-to-end tests, exactly as `npm start` runs it (scripts/dev.ts --prod:
- * Next.js production server + the job worker in one process), against
+ * the Next.js production server in the runner's process, the job worker as a child process), or with
+ * `mode: 'dev'` as `npm run dev` runs it (`next dev`, worker in-process), against
  *   - a fresh database cloned from the migrated test template (createTestDatabase),
  *   - a real SMTP server in this process (tests/helpers/smtp.ts) via SMTP_URL,
  *   - a temporary DATA_DIR (encrypted files, dev master key, dev PKI).
@@ -31,6 +32,8 @@ export const E2E_ADMIN = { email: 'admin@kawaguchi.example', password: 'e2e-pass
 export interface AppServer {
   baseUrl: string;
   port: number;
+  /** The runner's process: the web server (for memory measurements). */
+  pid: number;
   /** Prisma client on the app's database (for assertions and fixtures). */
   db: Db;
   databaseUrl: string;
@@ -106,8 +109,16 @@ export async function ensureNextBuild(): Promise<void> {
   }
 }
 
-export async function startAppServer(opts: { env?: Record<string, string> } = {}): Promise<AppServer> {
-  await ensureNextBuild();
+export interface StartOptions {
+  /** Environment overrides; a variable set to undefined is left out. */
+  env?: Record<string, string | undefined>;
+  /** 'prod' (default): `npm start`; 'dev': `npm run dev` (next dev, compiles pages on first request). */
+  mode?: 'prod' | 'dev';
+}
+
+export async function startAppServer(opts: StartOptions = {}): Promise<AppServer> {
+  const dev = opts.mode === 'dev';
+  if (!dev) await ensureNextBuild();
   const tdb = await createTestDatabase();
   const smtp = await startTestSmtp();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tachiai-e2e-'));
@@ -123,11 +134,11 @@ export async function startAppServer(opts: { env?: Record<string, string> } = {}
   const port = await freePort();
   const baseUrl = `http://localhost:${port}`;
   let out = '';
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/dev.ts'), '--prod'], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/dev.ts'), ...(dev ? [] : ['--prod'])], {
     cwd: ROOT,
     env: {
       ...process.env,
-      NODE_ENV: 'production',
+      NODE_ENV: dev ? 'development' : 'production',
       DATABASE_URL: tdb.url,
       SMTP_URL: smtp.url,
       DATA_DIR: dataDir,
@@ -157,7 +168,7 @@ export async function startAppServer(opts: { env?: Record<string, string> } = {}
     await rm(dataDir, { recursive: true, force: true }).catch(() => {});
   };
 
-  const deadline = Date.now() + 180_000;
+  const deadline = Date.now() + (dev ? 300_000 : 180_000);
   for (;;) {
     if (child.exitCode !== null) {
       await stop();
@@ -173,7 +184,7 @@ export async function startAppServer(opts: { env?: Record<string, string> } = {}
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`the app did not start within 180 s:\n${out.slice(-4000)}`);
+      throw new Error(`the app did not start in time:\n${out.slice(-4000)}`);
     }
     await sleep(250);
   }
@@ -181,6 +192,7 @@ export async function startAppServer(opts: { env?: Record<string, string> } = {}
   return {
     baseUrl,
     port,
+    pid: child.pid!,
     db: tdb.prisma,
     databaseUrl: tdb.url,
     smtp,

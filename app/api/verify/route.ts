@@ -1,13 +1,14 @@
 /**
  * POST /api/verify — public signature verification. Body: multipart/form-data with `file` (a PDF),
- * or the PDF itself as application/pdf. Returns the VerificationReport as JSON. The upload is only
+ * or the PDF itself as application/pdf. Returns the VerificationReport as JSON (a file over the PDF
+ * parsing budgets: 422 pdf_too_complex). The upload is only
  * held in memory for the request: nothing is stored or logged.
  */
 import { NextResponse } from 'next/server';
 import { z } from 'zod';
 import { getConfig } from '@/lib/config';
 import { AppError, isAppError } from '@/lib/errors';
-import { verifyPdf } from '@/lib/pades';
+import { verifyUntrustedPdf } from '@/lib/pdfpool';
 import { errorResponse, formDataWithin, readBodyWithin } from '../../_lib/api';
 
 export const runtime = 'nodejs';
@@ -44,7 +45,8 @@ async function readPdf(req: Request): Promise<Uint8Array> {
 
 export async function POST(req: Request): Promise<Response> {
   try {
-    const report = await verifyPdf(await readPdf(req));
+    // In a worker thread under the PDF budgets (lib/pdfpool): a hostile file cannot stall the server.
+    const report = await verifyUntrustedPdf(await readPdf(req));
     return NextResponse.json(report, { headers: { 'cache-control': 'no-store' } });
   } catch (e) {
     return errorResponse(e);

@@ -5,6 +5,7 @@ import { getConfig } from '@/lib/config';
 import { getCaughtMail, mailDir } from '@/lib/devserver';
 import { formatDateTime } from '@/lib/format';
 import { getLocale, getTranslator } from '../../../_lib/server';
+import { requireDevMailbox } from '../guard';
 
 export const dynamic = 'force-dynamic';
 
@@ -28,6 +29,7 @@ function Linkified({ text }: { text: string }) {
 }
 
 export default async function DevMailMessage({ params }: { params: Promise<{ id: string }> }) {
+  await requireDevMailbox();
   const { id } = await params;
   const tr = await getTranslator();
   const locale = await getLocale();

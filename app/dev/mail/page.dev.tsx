@@ -3,11 +3,13 @@ import { getConfig } from '@/lib/config';
 import { listCaughtMail, mailDir } from '@/lib/devserver';
 import { formatDateTime } from '@/lib/format';
 import { getLocale, getTranslator } from '../../_lib/server';
+import { requireDevMailbox } from './guard';
 
 export const dynamic = 'force-dynamic';
 export const metadata = { title: '開発用メール受信箱' };
 
 export default async function DevMailInbox() {
+  await requireDevMailbox();
   const tr = await getTranslator();
   const locale = await getLocale();
   const mails = await listCaughtMail(mailDir(getConfig().dataDir));
