@@ -4,3 +4,14 @@ export { PdfDocument, PdfFormatError, decodeStream, type XrefEntry, type XrefSec
 export { IncrementalPdf, serialize, serializeName, type WrittenUpdate } from './writer';
 export { PdfDict, PdfName, PdfRaw, PdfRef, PdfStream, PdfString, name, isDict, type PdfObj } from './objects';
 export { Parser, PdfSyntaxError, indexOfAscii, lastIndexOfAscii, latin1 } from './parser';
+export {
+  embeddedSignatures,
+  newestSignature,
+  declaredPermissions,
+  effectivePermissions,
+  dictionaryHoldsGap,
+  fieldExistedWhenSigned,
+  type EmbeddedSignature,
+  type DeclaredPermissions,
+  type LockKind,
+} from './signatures';

@@ -15,8 +15,9 @@
  * files that are only stored (paper scans) or only get DSS + document timestamps (archive renewal).
  */
 import { AppError } from '../errors';
-import { PdfDocument, type XrefEntry } from './document';
-import { PdfDict, PdfName, PdfObj, PdfRef, PdfString } from './objects';
+import { PdfDocument } from './document';
+import { PdfDict, PdfName, PdfRef, PdfString } from './objects';
+import { declaredPermissions, effectivePermissions, embeddedSignatures, type EmbeddedSignature, type LockKind } from './signatures';
 
 export interface InspectOptions {
   /** Refuse files larger than this ('pdf_too_large'). */
@@ -32,7 +33,7 @@ export interface ChangeLock {
   /** Fully qualified name of the signature field. */
   field: string;
   /** 'lock': field /Lock or FieldMDP with /P 1; 'docmdp': DocMDP certification /P 1; 'fieldmdp': all fields locked. */
-  kind: 'lock' | 'docmdp' | 'fieldmdp';
+  kind: LockKind;
 }
 
 export interface PdfInfo {
@@ -63,64 +64,21 @@ export function findChangeLocks(doc: PdfDocument): ChangeLock[] {
     const k = `${field}\u0000${kind}`;
     if (!seen.has(k)) (seen.add(k), out.push({ field, kind }));
   };
-  const num = (o: PdfObj | undefined) => (typeof o === 'number' ? o : undefined);
-  /** The /Reference transforms of a signature value (DocMDP / FieldMDP). */
-  const references = (field: string, value: PdfDict, view?: Map<number, XrefEntry>) => {
-    const refs = doc.resolve(value.get('Reference'), view);
-    if (!Array.isArray(refs)) return;
-    for (const r of refs) {
-      const sr = doc.dict(r, view);
-      const tm = sr?.nameOf('TransformMethod');
-      const tp = sr ? doc.dict(sr.get('TransformParams'), view) : undefined;
-      if (tm === 'DocMDP' && (num(tp?.get('P')) ?? 2) === 1) add(field, 'docmdp');
-      else if (tm === 'FieldMDP') {
-        if (num(tp?.get('P')) === 1) add(field, 'lock');
-        else if (tp?.nameOf('Action') === 'All') add(field, 'fieldmdp');
-      }
-    }
-  };
-  const lockOf = (field: string, f: PdfDict | undefined, view?: Map<number, XrefEntry>) => {
-    const l = f ? doc.dict(f.get('Lock'), view) : undefined;
-    if (!l) return;
-    if (num(l.get('P')) === 1) add(field, 'lock');
-    else if (l.nameOf('Action') === 'All') add(field, 'fieldmdp');
-  };
-  const signed = (v: PdfDict | undefined): v is PdfDict => !!v && v.get('Contents') instanceof PdfString;
-  let fields: ReturnType<PdfDocument['signatureFields']> = [];
+  let sigs: EmbeddedSignature[] = [];
   try {
-    fields = doc.signatureFields();
+    sigs = embeddedSignatures(doc).filter((s) => s.value.get('Contents') instanceof PdfString);
   } catch {
-    fields = [];
+    sigs = [];
   }
-  for (const f of fields) {
-    if (!signed(f.value)) continue;
-    const tryRead = (fn: () => void) => {
-      try {
-        fn();
-      } catch {
-        /* an unreadable part declares nothing */
-      }
-    };
-    tryRead(() => lockOf(f.name, f.field));
-    tryRead(() => references(f.name, f.value!));
-    // As signed: the objects of the revisions the signature covers.
-    const br = f.value.get('ByteRange');
-    if (Array.isArray(br) && br.length === 4 && br.every((x) => typeof x === 'number')) {
-      tryRead(() => {
-        const view = doc.viewBefore((br[2] as number) + (br[3] as number));
-        lockOf(f.name, f.fieldRef ? doc.dict(f.fieldRef, view) : undefined, view);
-        const v = f.valueRef ? doc.dict(f.valueRef, view) : undefined;
-        if (v) references(f.name, v, view);
-      });
-    }
-  }
+  for (const s of sigs) for (const k of effectivePermissions(doc, s).locks) add(s.fieldName, k);
   // A certification signature named in the catalog's /Perms /DocMDP (normally also a field above).
   try {
     const perms = doc.dict(doc.catalog().get('Perms'));
-    const v = perms ? doc.dict(perms.get('DocMDP')) : undefined;
-    if (signed(v)) {
-      const name = fields.find((f) => f.value === v)?.name ?? (perms?.get('DocMDP') instanceof PdfRef ? 'DocMDP' : '');
-      references(name || 'DocMDP', v);
+    const ref = perms?.get('DocMDP');
+    const v = perms ? doc.dict(ref) : undefined;
+    if (v && v.get('Contents') instanceof PdfString) {
+      const name = sigs.find((s) => s.value === v)?.fieldName ?? 'DocMDP';
+      for (const k of declaredPermissions(doc, { field: new PdfDict(), value: v, valueRef: ref instanceof PdfRef ? ref : undefined }).locks) add(name, k);
     }
   } catch {
     /* unreadable */
