@@ -24,7 +24,7 @@ import {
 } from '../pdf';
 import { collectRevocationMaterial, getKeyProvider, type KeyProvider, type RevocationMaterial } from '../pki';
 import { checkedTimestampChain, getTsaClient, type TsaClient } from '../tsa';
-import { checkTimestampToken, parseOne, parseSignedData, parseTimestampToken } from '../pki/cms';
+import { canonicalSignedData, checkTimestampToken, parseOne, parseSignedData, parseTimestampToken } from '../pki/cms';
 import { buildPadesCms } from './cms';
 import { addDssRevision, dedupe, pdfDate } from './dss';
 
@@ -212,13 +212,19 @@ function chainOfToken(token: Uint8Array): Uint8Array[] {
 }
 
 /**
- * Gets a token and makes sure it is sound (the one rule set of lib/pki/cms: imprint = our digest,
- * CMS signature, ESS, critical EKU, DER) whatever the TsaClient did: a token our own RFC 3161 client
+ * Gets a token, in DER (`canonicalSignedData`), and makes sure it is sound (the one rule set of
+ * lib/pki/cms: imprint = our digest, CMS signature, ESS, critical EKU) whatever the TsaClient did: a token our own RFC 3161 client
  * accepted for this digest in this process is not checked again (`checkedTimestampChain`).
  * Returns the token and its TSA chain (signer first) for the DSS.
  */
 async function stamp(tsa: TsaClient, digest: Uint8Array): Promise<{ token: Uint8Array; chain: Uint8Array[] }> {
-  const { token } = await tsa.timestamp(digest);
+  let token: Uint8Array;
+  try {
+    token = canonicalSignedData((await tsa.timestamp(digest)).token);
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    throw new AppError('tsa_unavailable', 'タイムスタンプ局（TSA）から受け取ったタイムスタンプが正しくありません。', { cause: e });
+  }
   const checked = checkedTimestampChain(token, digest);
   if (checked) return { token, chain: checked };
   const t = checkTimestampToken(token, { digest });

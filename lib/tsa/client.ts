@@ -11,11 +11,10 @@ import { getConfig } from '../config';
 import { AppError } from '../errors';
 import {
   buildTimestampRequest as coreBuildRequest,
+  canonicalSignedData,
   checkTimestampToken,
-  parseOne,
   parseTimestampResponse,
   parseTimestampToken,
-  toDer,
   type ParsedTimestampToken,
   type TimestampFailure,
 } from '../pki/cms';
@@ -108,14 +107,11 @@ export async function checkTimestampResponse(
   }
   if (resp.status !== 0 && resp.status !== 1) throw fail(`TSA rejected the request (PKIStatus ${resp.status}${resp.statusText ? `: ${resp.statusText}` : ''})`);
   if (!resp.token) throw fail('granted response without a token');
-  let token: Uint8Array = resp.token;
+  let token: Uint8Array;
   let parsed: ParsedTimestampToken;
   try {
+    token = canonicalSignedData(resp.token);
     parsed = parseTimestampToken(token);
-    if (parsed.signedData.encodingProblems.length) {
-      token = new Uint8Array(toDer(parseOne(token)));
-      parsed = parseTimestampToken(token);
-    }
   } catch (e) {
     throw fail(REASON.malformed, e);
   }

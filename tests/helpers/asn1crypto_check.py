@@ -9,7 +9,7 @@ per file: {"file", "ok", "error"}.
 import json
 import sys
 
-from asn1crypto import cms, crl, ocsp, tsp, x509
+from asn1crypto import cms, core, crl, ocsp, tsp, x509
 
 
 def walk(value):
@@ -18,27 +18,48 @@ def walk(value):
     return value
 
 
+def same(part, what):
+    """asn1crypto's DER re-encoding of a freshly parsed part gives the same bytes."""
+    raw = part.dump()
+    if part.dump(force=True) != raw:
+        raise ValueError('%s is not DER (re-encoding differs)' % what)
+
+
 def check_signed_data(ci):
-    walk(ci)
+    """Every part of a ContentInfo(SignedData); a time-stamp token inside is checked on its own.
+
+    (asn1crypto re-parses a nested token on every access, so `.native` / `dump(force=True)` of a CMS
+    with its signature time-stamp as a whole is needlessly slow: the parts are checked instead.)
+    """
     sd = ci['content']
+    for k in ('version', 'digest_algorithms', 'encap_content_info'):
+        walk(sd[k])
+        same(sd[k], k)
     eci = sd['encap_content_info']
     if eci['content'].native is not None and eci['content_type'].native == 'tst_info':
-        tst = eci['content'].parsed
-        walk(tst)
-        reenc = tst.dump(force=True)
+        walk(eci['content'].parsed)
         raw = eci['content'].contents
-        if reenc != raw:
+        if tsp.TSTInfo.load(raw, strict=True).dump(force=True) != raw:
             raise ValueError('TSTInfo is not DER (re-encoding differs)')
+    if sd['certificates'].native is not None:
+        for c in sd['certificates']:
+            walk(c.chosen)
+        same(sd['certificates'], 'certificates')
     for si in sd['signer_infos']:
-        for attr in si['signed_attrs']:
-            walk(attr)
-        for attr in si['unsigned_attrs'] if si['unsigned_attrs'].native else []:
-            walk(attr)
-            if attr['type'].native == 'signature_time_stamp_token':
-                for tok in attr['values']:
+        for k in ('version', 'sid', 'digest_algorithm', 'signed_attrs', 'signature_algorithm', 'signature'):
+            walk(si[k])
+        same(si['signed_attrs'], 'signed attributes')
+        if si['unsigned_attrs'].native is None:
+            continue
+        for attr in si['unsigned_attrs']:
+            walk(attr['type'])
+            for v in attr['values']:
+                if attr['type'].native == 'signature_time_stamp_token':
+                    tok = cms.ContentInfo.load(v.dump(), strict=True)
                     check_signed_data(tok)
-    for c in sd['certificates'] if sd['certificates'].native else []:
-        walk(c.chosen)
+                    same(tok, 'signature time-stamp token')
+                else:
+                    walk(v)
 
 
 LOADERS = {
@@ -53,22 +74,30 @@ LOADERS = {
 
 
 def check(kind, data):
-    obj = LOADERS[kind](data, strict=True)
+    obj = LOADERS[kind](data, strict=True) if kind != 'tsresp' else None
     if kind in ('cms', 'tst'):
         check_signed_data(obj)
     elif kind == 'tsresp':
-        walk(obj)
-        if obj['time_stamp_token'].native is not None:
-            check_signed_data(obj['time_stamp_token'])
+        # asn1crypto declares timeStampToken as required (RFC 3161: OPTIONAL): read the parts.
+        seq = core.Sequence.load(data, strict=True)
+        status = tsp.PKIStatusInfo.load(seq[0].dump(), strict=True)
+        walk(status)
+        same(status, 'PKIStatusInfo')
+        if len(seq) > 1:
+            tok = cms.ContentInfo.load(seq[1].dump(), strict=True)
+            check_signed_data(tok)
+            same(tok, 'TimeStampToken')
     elif kind == 'ocsp':
         walk(obj)
-        basic = obj['response_bytes']['response'].parsed
-        walk(basic)
-        if basic.dump(force=True) != obj['response_bytes']['response'].contents:
-            raise ValueError('BasicOCSPResponse is not DER (re-encoding differs)')
+        if obj['response_bytes'].native is not None:
+            raw = obj['response_bytes']['response'].contents
+            walk(ocsp.BasicOCSPResponse.load(raw, strict=True))
+            if ocsp.BasicOCSPResponse.load(raw, strict=True).dump(force=True) != raw:
+                raise ValueError('BasicOCSPResponse is not DER (re-encoding differs)')
     else:
         walk(obj)
-    if obj.dump(force=True) != data:
+    # Re-encode a fresh parse (a CMS and a response holding a token: their parts were re-encoded above).
+    if kind not in ('cms', 'tsresp') and LOADERS[kind](data, strict=True).dump(force=True) != data:
         raise ValueError('not DER: asn1crypto re-encoding differs from the input')
 
 

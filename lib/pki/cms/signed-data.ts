@@ -22,6 +22,7 @@ import {
   readOid,
   setOf,
   tlv,
+  toDer,
   type Tlv,
 } from './der';
 import { signingCertificateV2Attribute } from './ess';
@@ -317,3 +318,21 @@ export function verifyTbs(tbs: Uint8Array, sigAlgOid: string, signature: Uint8Ar
 }
 
 
+
+/**
+ * The DER form of a SignedData from elsewhere (a TSA's token), as we embed it: BER re-encoded as DER
+ * (`toDer`) and the certificates SET OF sorted. Neither is covered by the signature — it signs the
+ * content's value and the DER of the signed attributes, which are left as they are — so the token
+ * stays valid. Returns the input itself when it is DER already.
+ */
+export function canonicalSignedData(der: Uint8Array): Uint8Array {
+  let t = parseOne(der);
+  if (derViolations(t).some((v) => !v.startsWith('SET OF not sorted'))) t = parseOne(toDer(t));
+  const [type, explicit] = children(t);
+  const fields = children(children(explicit)[0]);
+  const parts = fields.map(bytesOf);
+  const ci = fields.findIndex((x, i) => i >= 3 && x.tag === TAG.ctx0);
+  if (ci >= 0) parts[ci] = setOf(children(fields[ci]).map(bytesOf), TAG.ctx0);
+  const out = tlv(TAG.sequence, bytesOf(type), tlv(TAG.ctx0, tlv(TAG.sequence, ...parts)));
+  return Buffer.compare(out, Buffer.from(der)) === 0 ? der : new Uint8Array(out);
+}
