@@ -183,12 +183,17 @@ export async function verifyPdf(pdf: Uint8Array, opts: VerifyOptions = {}): Prom
     const brOk = byteRange.ok;
     const end = brOk ? s.coveredEnd : 0;
     const claimedSigningTime = parsePdfDate(txt('M'));
-    const key = `${s.kind}:${crypto.createHash('sha256').update(s.contents).digest('hex')}:${s.byteRange.join(',')}:${brOk}`;
+    // The crypto depends only on the signature value and the range it covers; whether this field may
+    // claim them is the ByteRange check above.
+    const br = s.byteRange;
+    const hashable = br.length === 4 && br.every((x) => Number.isInteger(x) && x >= 0) && br[0] === 0 && br[1] < br[2] && br[2] + br[3] <= pdf.length;
+    const key = `${s.kind}:${crypto.createHash('sha256').update(s.contents).digest('hex')}:${br.join(',')}:${!!claimedSigningTime}`;
     let c = crypto_.get(key);
     if (!c) {
-      c = isDts ? validateDocTimestamp(ctx, s, brOk) : validateCmsSignature(ctx, s, brOk, !!claimedSigningTime);
+      c = isDts ? validateDocTimestamp(ctx, s, hashable) : validateCmsSignature(ctx, s, hashable, !!claimedSigningTime);
       crypto_.set(key, c);
     }
+    if (!brOk) c = { ...c, integrity: check(false, 'unchecked.byte_range'), signature: check(false, 'unchecked.byte_range') };
     const rep: SignatureReport = {
       index: i + 1,
       fieldName: s.fieldName,
