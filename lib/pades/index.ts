@@ -1,5 +1,5 @@
 /** PAdES sealing (B-LTA), the DSS, and verification (./validation). */
-export { sealPdf, addArchiveTimestamp, newestDocumentTimestamp, resolveTsaClient, configurePadesDefaults, type SealOptions, type RevocationFn, type PadesDefaults } from './seal';
+export { sealPdf, addArchiveTimestamp, newestDocumentTimestamp, newestTimestampNotAfter, resolveTsaClient, configurePadesDefaults, type SealOptions, type RevocationFn, type PadesDefaults } from './seal';
 export {
   verifyPdf,
   setDefaultTrustAnchors,

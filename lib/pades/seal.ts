@@ -24,7 +24,7 @@ import {
 } from '../pdf';
 import { collectRevocationMaterial, getKeyProvider, type KeyProvider, type RevocationMaterial } from '../pki';
 import { checkedTimestampChain, getTsaClient, type TsaClient } from '../tsa';
-import { canonicalSignedData, checkTimestampToken, parseOne, parseSignedData, parseTimestampToken } from '../pki/cms';
+import { canonicalSignedData, certInfo, checkTimestampToken, parseOne, parseSignedData, parseTimestampToken } from '../pki/cms';
 import { buildPadesCms } from './cms';
 import { addDssRevision, dedupe, pdfDate } from './dss';
 
@@ -376,5 +376,16 @@ export function newestDocumentTimestamp(pdf: Uint8Array): Uint8Array | undefined
     return raw.subarray(0, t.end);
   } catch {
     return raw;
+  }
+}
+
+/** notAfter of the TSA certificate of a PDF's newest document timestamp (undefined: none / unreadable). */
+export function newestTimestampNotAfter(pdf: Uint8Array): Date | undefined {
+  try {
+    const token = newestDocumentTimestamp(pdf);
+    const signer = token ? parseTimestampToken(token).signerCert : undefined;
+    return signer ? certInfo(signer).notAfter : undefined;
+  } catch {
+    return undefined;
   }
 }
