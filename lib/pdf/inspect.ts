@@ -16,7 +16,7 @@
  */
 import { AppError } from '../errors';
 import { PdfDocument } from './document';
-import { PdfDict, PdfName, PdfRef, PdfString } from './objects';
+import { PdfDict, PdfName, PdfRef, PdfString, type PdfObj } from './objects';
 import { declaredPermissions, effectivePermissions, embeddedSignatures, type EmbeddedSignature, type LockKind } from './signatures';
 
 export interface InspectOptions {
@@ -100,6 +100,43 @@ export async function inspectPdf(bytes: Uint8Array, opts: InspectOptions = {}): 
   return inspectPdfSync(bytes, opts);
 }
 
+const RESAVE = 'PDFとして保存し直してからアップロードしてください。';
+
+/** 'pages' / 'structure' when the page tree or the structure tree refers back to one of its own ancestors. */
+export function treeLoop(doc: PdfDocument): 'pages' | 'structure' | undefined {
+  const cyclic = (root: PdfObj | undefined, children: (d: PdfDict) => PdfObj[]): boolean => {
+    const onPath = new Set<string>();
+    const done = new Set<string>();
+    let visited = 0;
+    const walk = (node: PdfObj | undefined, depth: number): boolean => {
+      if (depth > 256 || ++visited > 1_000_000) return true;
+      const key = node instanceof PdfRef ? node.key() : undefined;
+      if (key && onPath.has(key)) return true;
+      if (key && done.has(key)) return false;
+      const d = doc.dict(node);
+      if (!d) return false;
+      if (key) onPath.add(key);
+      for (const k of children(d)) if (walk(k, depth + 1)) return true;
+      if (key) (onPath.delete(key), done.add(key));
+      return false;
+    };
+    return walk(root, 0);
+  };
+  const arr = (o: PdfObj | undefined): PdfObj[] => {
+    const r = doc.resolve(o);
+    return Array.isArray(r) ? r : r === undefined || r === null ? [] : [o as PdfObj];
+  };
+  try {
+    const cat = doc.catalog();
+    if (cyclic(cat.get('Pages'), (d) => (d.nameOf('Type') === 'Page' ? [] : arr(d.get('Kids'))))) return 'pages';
+    // Structure elements: /K holds kids (dictionaries or references; integers are content ids).
+    if (cyclic(cat.get('StructTreeRoot'), (d) => arr(d.get('K')).filter((k) => k instanceof PdfRef || k instanceof PdfDict))) return 'structure';
+  } catch {
+    /* unreadable parts are reported by the other checks */
+  }
+  return undefined;
+}
+
 const whoOf = (opts: InspectOptions) => (opts.fileName ? `「${opts.fileName}」は` : 'このファイルは');
 const invalidError = (who: string, cause?: unknown) =>
   new AppError('pdf_invalid', `${who}PDFとして読み取れません。ファイルが壊れているか、PDFではない可能性があります。`, { cause });
@@ -123,6 +160,13 @@ export function openSealable(bytes: Uint8Array, opts: InspectOptions = {}): { do
   } catch (e) {
     throw invalidError(who, e);
   }
+  if (doc.repair?.kind === 'header_offset') {
+    throw new AppError(
+      'pdf_invalid',
+      `${who}PDFの先頭（%PDF-）の前に余分なデータ（${doc.repair.headerOffset}バイト）があり、ファイル内の位置情報がずれています。${RESAVE}`,
+      { details: { repair: doc.repair.kind } },
+    );
+  }
   if (doc.trailer.has('Encrypt') || doc.sections.some((s) => s.trailer.has('Encrypt'))) {
     throw new AppError(
       'pdf_encrypted',
@@ -135,6 +179,12 @@ export function openSealable(bytes: Uint8Array, opts: InspectOptions = {}): { do
     if (!doc.firstPageRef()) throw new Error('first page is not an indirect object');
   } catch (e) {
     throw invalidError(who, e);
+  }
+  // Circular trees make readers loop or give up: refused, never sealed.
+  const loop = treeLoop(doc);
+  if (loop) {
+    const what = loop === 'pages' ? 'ページの構成（ページツリー）' : '文書の論理構造（構造ツリー）';
+    throw new AppError('pdf_invalid', `${who}${what}が循環しているため、正しく読み取れません。${RESAVE}`, { details: { loop } });
   }
   const locks = findChangeLocks(doc);
   if (locks.length && !opts.allowLocked) throw lockedError(who, locks);
