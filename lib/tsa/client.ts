@@ -18,6 +18,7 @@ import {
   type ParsedTimestampToken,
   type TimestampFailure,
 } from '../pki/cms';
+import { postBinary } from './http';
 import type { TimestampResult, TsaClient } from './types';
 
 export interface TsaClientOptions {
@@ -153,14 +154,14 @@ export function createTsaClient(opts: TsaClientOptions = {}): TsaClient {
         if (attempt > 0) await sleep(backoff * 2 ** (attempt - 1));
         let body: Uint8Array;
         try {
-          const res = await fetch(url, { method: 'POST', headers, body: Buffer.from(der), signal: AbortSignal.timeout(timeoutMs) });
+          const res = await postBinary(url, der, headers, timeoutMs);
           if (res.status >= 500 || res.status === 429) throw new Retryable(`HTTP ${res.status}`);
           if (res.status !== 200) throw fail(`HTTP ${res.status}`);
-          const ct = (res.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+          const ct = res.contentType;
           if (ct && ct !== 'application/timestamp-reply' && ct !== 'application/timestamp-response') {
             throw fail(`unexpected content-type ${ct}`);
           }
-          body = new Uint8Array(await res.arrayBuffer());
+          body = res.body;
         } catch (e) {
           if (e instanceof AppError) throw e;
           lastError = e;
