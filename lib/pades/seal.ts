@@ -218,15 +218,14 @@ function chainOfToken(token: Uint8Array): Uint8Array[] {
  * Returns the token and its TSA chain (signer first) for the DSS.
  */
 async function stamp(tsa: TsaClient, digest: Uint8Array): Promise<{ token: Uint8Array; chain: Uint8Array[] }> {
-  let token: Uint8Array;
+  let token = (await tsa.timestamp(digest)).token;
+  const checked = checkedTimestampChain(token, digest); // our client's tokens are DER and checked already
+  if (checked) return { token, chain: checked };
   try {
-    token = canonicalSignedData((await tsa.timestamp(digest)).token);
+    token = canonicalSignedData(token);
   } catch (e) {
-    if (e instanceof AppError) throw e;
     throw new AppError('tsa_unavailable', 'タイムスタンプ局（TSA）から受け取ったタイムスタンプが正しくありません。', { cause: e });
   }
-  const checked = checkedTimestampChain(token, digest);
-  if (checked) return { token, chain: checked };
   const t = checkTimestampToken(token, { digest });
   if (!t.valid || t.token?.tst.hashName !== 'sha256')
     throw new AppError('tsa_unavailable', 'タイムスタンプ局（TSA）から受け取ったタイムスタンプが正しくありません。', { details: { failures: t.failures } });

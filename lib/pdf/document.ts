@@ -6,6 +6,7 @@
 import zlib from 'node:zlib';
 import { PdfDict, PdfName, PdfObj, PdfRef, PdfStream, PdfString } from './objects';
 import { Parser, PdfSyntaxError, indexOfAscii, lastIndexOfAscii, latin1 } from './parser';
+import { compressedEntries, misplacedObjects, scanObjects, sectionCandidates, type XrefRepair } from './repair';
 
 export type XrefEntry =
   | { type: 0 }
@@ -22,16 +23,7 @@ export interface XrefSection {
 
 export class PdfFormatError extends Error {}
 
-/**
- * How a damaged file's cross-reference data was read:
- * - 'startxref': startxref points a few bytes off an intact section (only that number is wrong);
- * - 'header_offset': every offset counts from %PDF- instead of the file start (bytes were put before it);
- * - 'reconstructed': the offsets are wrong; objects were found by scanning the file.
- */
-export type XrefRepair =
-  | { kind: 'startxref'; statedOffset: number; actualOffset: number }
-  | { kind: 'header_offset'; headerOffset: number }
-  | { kind: 'reconstructed'; misplaced: number };
+export type { XrefRepair };
 
 export function decodeStream(s: PdfStream): Uint8Array {
   const f = s.dict.get('Filter');
@@ -105,15 +97,11 @@ export class PdfDocument {
   readonly repair?: XrefRepair;
   /** Offset of `%PDF-` (0 in a well-formed file). */
   readonly headerOffset: number;
-
   /**
    * Reads the cross-reference chain. A damaged but common file is repaired (see XrefRepair) unless
    * `strict`: then every deviation throws, as a strict reader would refuse it.
    */
-  constructor(
-    readonly bytes: Uint8Array,
-    opts: { strict?: boolean } = {},
-  ) {
+  constructor(readonly bytes: Uint8Array, opts: { strict?: boolean } = {}) {
     const head = latin1(bytes, 0, Math.min(bytes.length, 1024));
     const m = /%PDF-(\d\.\d)/.exec(head);
     if (!m) throw new PdfFormatError('no %PDF header');
@@ -125,8 +113,7 @@ export class PdfDocument {
     if (eof < 0 || eof < tailStart) throw new PdfFormatError('no %%EOF at the end');
     const sx = lastIndexOfAscii(bytes, 'startxref', eof);
     if (sx < 0) throw new PdfFormatError('no startxref');
-    const p = new Parser(bytes, sx + 9);
-    const off = p.parseObject();
+    const off = new Parser(bytes, sx + 9).parseObject();
     if (typeof off !== 'number' || !Number.isInteger(off) || off < 0) throw new PdfFormatError('bad startxref');
     let start = off;
     try {
@@ -134,18 +121,16 @@ export class PdfDocument {
     } catch (e) {
       if (opts.strict) throw e;
       // startxref off by a few bytes (the sections themselves intact): look for a section nearby.
-      const near = this.findSectionNear(off);
+      const near = this.findSectionNear(off); // leaves that chain read
       if (near === undefined) throw e;
-      this.reset();
-      this.readChain(near);
       start = near;
       this.repair = { kind: 'startxref', statedOffset: off, actualOffset: near };
     }
     this.startxref = start;
-    const wrong = this.misplacedObjects();
+    const wrong = misplacedObjects(bytes, this.xref);
     if (wrong.length) {
       if (opts.strict) throw new PdfFormatError(`object ${wrong[0]} is not at its cross-reference offset`);
-      if (this.headerOffset > 0 && this.misplacedObjects(this.headerOffset).length === 0) {
+      if (this.headerOffset > 0 && misplacedObjects(bytes, this.xref, this.headerOffset).length === 0) {
         // Offsets counted from %PDF- instead of the file start (bytes were put before the header).
         this.repair = { kind: 'header_offset', headerOffset: this.headerOffset };
       } else {
@@ -157,9 +142,7 @@ export class PdfDocument {
 
   private reset(): void {
     this.sections.length = 0;
-    this.xref.clear();
-    this.objCache.clear();
-    this.stmCache.clear();
+    for (const m of [this.xref, this.objCache, this.stmCache]) m.clear();
   }
 
   private readChain(off: number): void {
@@ -179,14 +162,7 @@ export class PdfDocument {
 
   /** A readable xref section within a few bytes of where startxref points. */
   private findSectionNear(stated: number): number | undefined {
-    const candidates = new Set<number>();
-    const lo = Math.max(0, stated - 64);
-    const window = latin1(this.bytes, lo, Math.min(this.bytes.length, stated + 64));
-    for (const mm of window.matchAll(/xref|\d+\s+\d+\s+obj/g)) candidates.add(lo + mm.index);
-    // A stray line before the header shifts every offset, startxref's too: look that far off as well.
-    const h = this.headerOffset;
-    if (h > 0 && h <= 1024) for (const mm of latin1(this.bytes, stated + h, Math.min(this.bytes.length, stated + h + 16)).matchAll(/xref|\d+\s+\d+\s+obj/g)) candidates.add(stated + h + mm.index);
-    for (const c of [...candidates].sort((a, b) => Math.abs(a - stated) - Math.abs(b - stated))) {
+    for (const c of sectionCandidates(this.bytes, stated, this.headerOffset)) {
       try {
         this.reset();
         this.readChain(c);
@@ -199,75 +175,18 @@ export class PdfDocument {
     return undefined;
   }
 
-  /** Object numbers whose uncompressed xref entry (plus `shift`) does not point at `num gen obj`. */
-  private misplacedObjects(shift = 0): number[] {
-    const out: number[] = [];
-    const b = this.bytes;
-    for (const [num, e] of this.xref) {
-      if (e.type !== 1) continue;
-      const at = e.offset + shift;
-      const mm = /^\s*(\d+)\s+(\d+)\s+obj/.exec(latin1(b, at, Math.min(b.length, at + 40)));
-      if (!mm || Number(mm[1]) !== num) out.push(num);
-      if (out.length > 16) break;
-    }
-    return out;
-  }
-
-  /**
-   * Rebuilds the cross-reference data by scanning the file for `num gen obj` (the last definition of
-   * a number wins, objects inside object streams are added from their stream) and the last trailer
-   * (a `trailer` dictionary or an xref stream's dictionary with /Root).
-   */
+  /** Rebuilds the cross-reference data from the objects found in the file (see scanObjects). */
   private reconstruct(): void {
-    const b = this.bytes;
-    const text = latin1(b, 0, b.length);
-    const entries = new Map<number, XrefEntry>();
-    const re = /(?:^|[\r\n\s])(\d{1,10})\s+(\d{1,5})\s+obj\b/g;
-    const streams: number[] = [];
-    let trailer: PdfDict | undefined;
-    for (let mm = re.exec(text); mm; mm = re.exec(text)) {
-      const at = mm.index + mm[0].length - mm[0].trimStart().length;
-      const num = Number(mm[1]);
-      entries.set(num, { type: 1, offset: at, gen: Number(mm[2]) });
-      const head = text.slice(at, at + 200);
-      if (/\/Type\s*\/ObjStm/.test(head)) streams.push(num);
-      if (/\/Type\s*\/XRef/.test(head)) {
-        try {
-          const x = new Parser(b, at).parseIndirect().obj;
-          if (x instanceof PdfStream && x.dict.has('Root')) trailer = x.dict;
-        } catch {
-          /* unreadable xref stream */
-        }
-      }
+    let scan: ReturnType<typeof scanObjects>;
+    try {
+      scan = scanObjects(this.bytes);
+    } catch (e) {
+      throw new PdfFormatError((e as Error).message);
     }
-    for (let t = text.lastIndexOf('trailer'); t >= 0 && !trailer; t = text.lastIndexOf('trailer', t - 1)) {
-      try {
-        const d = new Parser(b, t + 7).parseObject();
-        if (d instanceof PdfDict && d.has('Root')) trailer = d;
-      } catch {
-        /* keep looking */
-      }
-    }
-    if (!trailer) throw new PdfFormatError('no trailer to rebuild the cross-reference data from');
     this.reset();
-    for (const [k, v] of entries) this.xref.set(k, v);
-    for (const stm of streams) {
-      try {
-        const s = this.getObject(stm);
-        const n = s instanceof PdfStream ? s.dict.get('N') : undefined;
-        if (typeof n !== 'number') continue;
-        const hp = new Parser(decodeStream(s as PdfStream), 0);
-        for (let i = 0; i < n; i++) {
-          const onum = hp.parseObject() as number;
-          hp.parseObject();
-          if (!entries.has(onum)) this.xref.set(onum, { type: 2, stm, idx: i });
-        }
-      } catch {
-        /* unreadable object stream */
-      }
-    }
-    const t = new PdfDict([...trailer.map].filter(([k]) => ['Root', 'Info', 'ID', 'Size'].includes(k)));
-    this.sections.push({ offset: -1, kind: 'table', trailer: t, entries: new Map(this.xref) });
+    for (const [k, v] of scan.entries) this.xref.set(k, v);
+    for (const [k, v] of compressedEntries(scan, (n) => this.getObject(n), decodeStream)) this.xref.set(k, v);
+    this.sections.push({ offset: -1, kind: 'table', trailer: scan.trailer, entries: new Map(this.xref) });
   }
 
   get trailer(): PdfDict {

@@ -16,6 +16,7 @@
  */
 import { AppError } from '../errors';
 import { PdfDocument } from './document';
+import { indexOfAscii, latin1 } from './parser';
 import { PdfDict, PdfName, PdfRef, PdfString, type PdfObj } from './objects';
 import { declaredPermissions, effectivePermissions, embeddedSignatures, type EmbeddedSignature, type LockKind } from './signatures';
 
@@ -104,15 +105,27 @@ const RESAVE = 'PDFとして保存し直してからアップロードしてく�
 
 /** 'pages' / 'structure' when the page tree or the structure tree refers back to one of its own ancestors. */
 export function treeLoop(doc: PdfDocument): 'pages' | 'structure' | undefined {
-  const cyclic = (root: PdfObj | undefined, children: (d: PdfDict) => PdfObj[]): boolean => {
+  // A node whose own bytes never spell the key has no children: no need to parse it (page leaves are
+  // most of a page tree). Escaped names (#) or compressed objects are parsed.
+  const mayHave = (node: PdfObj | undefined, key: string): boolean => {
+    const e = node instanceof PdfRef ? doc.xref.get(node.num) : undefined;
+    if (!e || e.type !== 1) return true;
+    const end = indexOfAscii(doc.bytes, 'endobj', e.offset);
+    if (end < 0) return true;
+    const raw = latin1(doc.bytes, e.offset, end);
+    return raw.includes(`/${key}`) || raw.includes('#');
+  };
+  const cyclic = (root: PdfObj | undefined, children: (d: PdfDict) => PdfObj[], key: string): boolean => {
     const onPath = new Set<string>();
     const done = new Set<string>();
     let visited = 0;
+    const childKey = key;
     const walk = (node: PdfObj | undefined, depth: number): boolean => {
       if (depth > 256 || ++visited > 1_000_000) return true;
       const key = node instanceof PdfRef ? node.key() : undefined;
       if (key && onPath.has(key)) return true;
       if (key && done.has(key)) return false;
+      if (!mayHave(node, childKey)) return false;
       const d = doc.dict(node);
       if (!d) return false;
       if (key) onPath.add(key);
@@ -128,9 +141,9 @@ export function treeLoop(doc: PdfDocument): 'pages' | 'structure' | undefined {
   };
   try {
     const cat = doc.catalog();
-    if (cyclic(cat.get('Pages'), (d) => (d.nameOf('Type') === 'Page' ? [] : arr(d.get('Kids'))))) return 'pages';
+    if (cyclic(cat.get('Pages'), (d) => (d.nameOf('Type') === 'Page' ? [] : arr(d.get('Kids'))), 'Kids')) return 'pages';
     // Structure elements: /K holds kids (dictionaries or references; integers are content ids).
-    if (cyclic(cat.get('StructTreeRoot'), (d) => arr(d.get('K')).filter((k) => k instanceof PdfRef || k instanceof PdfDict))) return 'structure';
+    if (cyclic(cat.get('StructTreeRoot'), (d) => arr(d.get('K')).filter((k) => k instanceof PdfRef || k instanceof PdfDict), 'K')) return 'structure';
   } catch {
     /* unreadable parts are reported by the other checks */
   }

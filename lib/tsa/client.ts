@@ -111,8 +111,13 @@ export async function checkTimestampResponse(
   let token: Uint8Array;
   let parsed: ParsedTimestampToken;
   try {
-    token = canonicalSignedData(resp.token);
+    token = resp.token;
     parsed = parseTimestampToken(token);
+    const canonical = canonicalSignedData(token, parsed.signedData.encodingProblems.length > 0);
+    if (canonical !== token) {
+      token = canonical;
+      parsed = parseTimestampToken(token);
+    }
   } catch (e) {
     throw fail(REASON.malformed, e);
   }

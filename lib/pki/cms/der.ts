@@ -225,6 +225,12 @@ export function parseOne(buf: Uint8Array, padded = false): Tlv {
 
 // ----------------------------------------------------------------------------- DER conformance
 
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
 /** Universal types whose DER encoding is always primitive. */
 const PRIMITIVE_ONLY = new Set([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0a, 0x0c, 0x12, 0x13, 0x14, 0x16, 0x17, 0x18, 0x1a, 0x1e]);
 
@@ -259,7 +265,7 @@ export function derViolations(t: Tlv, setOfTags: number[] = [], max = 8): string
     const kids = children(x);
     if ((universal && x.tagNumber === 17) || setOfTags.includes(x.tag)) {
       for (let i = 1; i < kids.length; i++) {
-        if (Buffer.compare(Buffer.from(bytesOf(kids[i - 1])), Buffer.from(bytesOf(kids[i]))) > 0) {
+        if (compareBytes(bytesOf(kids[i - 1]), bytesOf(kids[i])) > 0) {
           out.push(`SET OF not sorted (${at})`);
           break;
         }

@@ -323,11 +323,12 @@ export function verifyTbs(tbs: Uint8Array, sigAlgOid: string, signature: Uint8Ar
  * The DER form of a SignedData from elsewhere (a TSA's token), as we embed it: BER re-encoded as DER
  * (`toDer`) and the certificates SET OF sorted. Neither is covered by the signature — it signs the
  * content's value and the DER of the signed attributes, which are left as they are — so the token
- * stays valid. Returns the input itself when it is DER already.
+ * stays valid. Returns the input itself when it is DER already. `ber`: whether the encoding has BER
+ * forms, when the caller already knows (parseSignedData's encodingProblems).
  */
-export function canonicalSignedData(der: Uint8Array): Uint8Array {
+export function canonicalSignedData(der: Uint8Array, ber?: boolean): Uint8Array {
   let t = parseOne(der);
-  if (derViolations(t).some((v) => !v.startsWith('SET OF not sorted'))) t = parseOne(toDer(t));
+  if (ber ?? derViolations(t).some((v) => !v.startsWith('SET OF not sorted'))) t = parseOne(toDer(t));
   const [type, explicit] = children(t);
   const fields = children(children(explicit)[0]);
   const parts = fields.map(bytesOf);
