@@ -123,7 +123,7 @@ export async function sealEnvelope(db: Db, envelopeId: string, opts: SealEnvelop
       continue;
     }
     const original = await readBlob(db, doc.originalBlobId);
-    const sealed = await seal(new Uint8Array(original));
+    const sealed = await seal(original);
     const blob = await putBlob(db, sealed, { contentType: 'application/pdf' });
     const upd = await db.document.updateMany({
       where: { id: doc.id, sealedBlobId: null },

@@ -227,10 +227,50 @@ export class IncrementalPdf {
     return { bytes, offsets, start };
   }
 
-  /** The whole file (one copy). */
+  /**
+   * The whole file. When the source bytes end a growable (resizable) ArrayBuffer — see
+   * `readGrowable` — the updates are appended in place and the result shares the source's memory:
+   * no copy of a large document is made. Otherwise one copy.
+   */
   toBytes(): Uint8Array {
     if (this.chunks.length === 1) return this.chunks[0];
+    const src = this.chunks[0];
+    const ab = src.buffer as ArrayBuffer & { resizable?: boolean; maxByteLength?: number; resize?(n: number): void };
+    const srcLen = src.byteLength; // (a length-tracking view would grow with the buffer)
+    const end = src.byteOffset + srcLen;
+    if (ab.resizable && ab.resize && ab.byteLength === end && ab.maxByteLength! >= src.byteOffset + this.length) {
+      ab.resize(src.byteOffset + this.length);
+      const out = new Uint8Array(ab, src.byteOffset, this.length);
+      let pos = srcLen;
+      for (const c of this.chunks.slice(1)) {
+        out.set(c, pos);
+        pos += c.byteLength;
+      }
+      return out;
+    }
     return Buffer.concat(this.chunks, this.length);
+  }
+}
+
+/**
+ * Reads a file into a growable ArrayBuffer with `room` bytes to spare, so that sealing can append its
+ * incremental updates in place (IncrementalPdf.toBytes) instead of copying the document.
+ */
+export async function readGrowable(path: string, room = 1024 * 1024): Promise<Uint8Array> {
+  const { open } = await import('node:fs/promises');
+  const fh = await open(path, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const Growable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer;
+    const view = new Uint8Array(new Growable(size, { maxByteLength: size + room }), 0, size); // fixed length
+    for (let off = 0; off < size; ) {
+      const { bytesRead } = await fh.read(view, off, size - off, off);
+      if (bytesRead === 0) break;
+      off += bytesRead;
+    }
+    return view;
+  } finally {
+    await fh.close();
   }
 }
 
