@@ -5,7 +5,7 @@
  * signature dictionary's /M) — plus the RFC 3161 signature time-stamp as an unsigned attribute (B-T).
  */
 import { createHash } from 'node:crypto';
-import { OID, attribute, buildSignedData, parseOne } from '../pki/cms';
+import { OID, attribute, buildSignedData, parseOne } from '../pki';
 import type { SigningKey } from '../pki/types';
 
 /**

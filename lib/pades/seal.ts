@@ -16,15 +16,13 @@ import {
   PdfObj,
   PdfRaw,
   PdfRef,
-  PdfStream,
   PdfString,
-  decodeStream,
   openSealable,
   serialize,
 } from '../pdf';
 import { collectRevocationMaterial, getKeyProvider, type KeyProvider, type RevocationMaterial } from '../pki';
 import { checkedTimestampChain, getTsaClient, type TsaClient } from '../tsa';
-import { canonicalSignedData, certInfo, checkTimestampToken, parseOne, parseSignedData, parseTimestampToken } from '../pki/cms';
+import { canonicalSignedData, certInfo, checkTimestampToken, parseOne, parseSignedData, parseTimestampToken } from '../pki';
 import { buildPadesCms } from './cms';
 import { addDssRevision, dedupe, pdfDate } from './dss';
 

@@ -28,5 +28,5 @@ export {
   type CollectOptions,
 } from './revocation';
 export { derToPem, pemToDerAll, parseCertificate } from './util';
-export { certInfo, subjectText, hasCriticalTimeStampingEku, type CertInfo } from './cms';
+export * from './cms';
 export { x509 } from './x509';

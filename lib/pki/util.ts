@@ -6,7 +6,6 @@ export const crypto = webcrypto as unknown as Crypto;
 pkijs.setEngine('nodeWebCrypto', new pkijs.CryptoEngine({ name: 'nodeWebCrypto', crypto }));
 
 export { OID } from './cms/oids';
-import { OID } from './cms/oids';
 
 export function toArrayBuffer(u: Uint8Array): ArrayBuffer {
   return u.buffer.slice(u.byteOffset, u.byteOffset + u.byteLength) as ArrayBuffer;

@@ -17,7 +17,7 @@ import {
   parseTimestampToken,
   type ParsedTimestampToken,
   type TimestampFailure,
-} from '../pki/cms';
+} from '../pki';
 import { postBinary } from './http';
 import type { TimestampResult, TsaClient } from './types';
 

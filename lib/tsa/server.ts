@@ -10,7 +10,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FAILURE, buildTimestampToken, hashOidToName, parseTimestampRequest, timestampResponse, type TimestampRequest } from '../pki/cms';
+import { FAILURE, buildTimestampToken, hashOidToName, parseTimestampRequest, timestampResponse, type TimestampRequest } from '../pki';
 import { getDevTsaKey, keySigningKey } from '../pki/dev';
 import type { SigningKey } from '../pki/types';
 

@@ -10,7 +10,7 @@ import {
   parseTimestampToken as coreParse,
   type TimestampCheck,
   type TimestampFailure,
-} from '../pki/cms';
+} from '../pki';
 
 export { TimestampTokenError };
 

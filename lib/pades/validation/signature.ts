@@ -21,7 +21,7 @@ import {
   type HashName,
   type TimestampCheck,
   type TimestampFailure,
-} from '../../pki/cms';
+} from '../../pki';
 import { dictionaryHoldsGap, fieldExistedWhenSigned, type EmbeddedSignature, type PdfDocument } from '../../pdf';
 import type { Dss } from '../dss';
 import { check, type Check, type CheckCode, type Issue } from './checks';
