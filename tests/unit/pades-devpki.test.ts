@@ -35,7 +35,7 @@ beforeAll(async () => {
     tsa: createTsaClient({ url: server.url }),
   });
   rootPem = derToPem(await getRootCertificate());
-});
+}, 120_000); // creates the dev PKI (three RSA keys): slow on a busy machine
 afterAll(async () => {
   await server?.close();
   await ocsp?.close();
