@@ -17,6 +17,7 @@ import {
   PdfRaw,
   PdfRef,
   PdfString,
+  newestSignature,
   openSealable,
   serialize,
 } from '../pdf';
@@ -322,18 +323,12 @@ export async function addArchiveTimestamp(
 ): Promise<Uint8Array> {
   const doc = openForSealing(pdf, true);
   const { tsa, revocation } = await resolveDeps(opts);
-  const sigs = doc.signatureFields().filter((f) => f.value?.get('Contents') instanceof PdfString);
-  if (!sigs.length) throw new AppError('invalid_state', 'このPDFには署名またはタイムスタンプがありません。');
-  // Newest = highest /ByteRange end.
-  const end = (d: PdfDict) => {
-    const brv = d.get('ByteRange');
-    return Array.isArray(brv) && brv.length === 4 ? (brv[2] as number) + (brv[3] as number) : 0;
-  };
-  const last = sigs.reduce((a, b) => (end(b.value!) > end(a.value!) ? b : a));
-  const contents = (last.value!.get('Contents') as PdfString).bytes;
+  const last = newestSignature(doc);
+  if (!last) throw new AppError('invalid_state', 'このPDFには署名またはタイムスタンプがありません。');
+  const contents = last.contents;
   let chain: Uint8Array[] = [];
   try {
-    if (last.value!.nameOf('SubFilter') === 'ETSI.RFC3161') chain = chainOfToken(contents);
+    if (last.kind === 'doc_timestamp') chain = chainOfToken(contents);
     else {
       chain = parseSignedData(contents, { padded: true }).certificates;
     }
@@ -356,21 +351,10 @@ export async function resolveTsaClient(tsa?: TsaClient): Promise<TsaClient> {
  * /ByteRange end), or undefined when it has none.
  */
 export function newestDocumentTimestamp(pdf: Uint8Array): Uint8Array | undefined {
-  const doc = openForSealing(pdf, true);
-  const end = (d: PdfDict) => {
-    const brv = d.get('ByteRange');
-    return Array.isArray(brv) && brv.length === 4 ? (brv[2] as number) + (brv[3] as number) : 0;
-  };
-  const dts = doc
-    .signatureFields()
-    .map((f) => f.value)
-    .filter((v): v is PdfDict => !!v && v.get('Contents') instanceof PdfString && v.nameOf('SubFilter') === 'ETSI.RFC3161');
-  if (!dts.length) return undefined;
-  const last = dts.reduce((a, b) => (end(b) > end(a) ? b : a));
-  const raw = (last.get('Contents') as PdfString).bytes;
+  const raw = newestSignature(new PdfDocument(pdf), 'doc_timestamp')?.contents;
+  if (!raw) return undefined;
   try {
-    const t = parseOne(raw, true);
-    return raw.subarray(0, t.end);
+    return raw.subarray(0, parseOne(raw, true).end);
   } catch {
     return raw;
   }
