@@ -249,7 +249,9 @@ export async function verifyPdf(pdf: Uint8Array, opts: VerifyOptions = {}): Prom
     } else rep.checks.modifications = check(false, 'mod.unchecked');
 
     const core = [rep.checks.byteRange, rep.checks.integrity, rep.checks.signature, rep.checks.certificate, rep.checks.modifications];
-    rep.valid = core.every((x) => x.ok) && rep.checks.revocation?.code !== 'rev.revoked';
+    // BER where DER is required makes strict validators reject the whole file, wherever it is.
+    const ber = Object.values(rep.checks).some((x) => x && [x, ...(x.details ?? [])].some((i) => i.code === 'ts.not_der' || i.code === 'cms.not_der'));
+    rep.valid = core.every((x) => x.ok) && rep.checks.revocation?.code !== 'rev.revoked' && !ber;
     for (const x of Object.values(rep.checks)) if (x && !x.ok && !rep.problems.includes(x.message)) rep.problems.push(x.message);
     if (isDts) dtsInfo.push({ end, valid: rep.valid });
     padesOk.set(rep, rep.checks.pades?.ok ?? false);
