@@ -162,6 +162,33 @@ describe('BER is never silently accepted', () => {
     expect(ind.failures).toEqual([]);
   });
 
+  it('a BER signature time-stamp inside the seal CMS makes that signature invalid, named by the verifier', async () => {
+    const sealed = Buffer.from(await sealPdf(corpusFile('chromium'), { reason: 'x', tsa: createTsaClient({ url: server.url }) }));
+    const sig = findSignatures(sealed)[0];
+    // Rebuild the CMS with its signature time-stamp token in BER (every enclosing length changes).
+    const ci = parseOne(sig.der);
+    const [type, explicit] = children(ci);
+    const sdf = children(children(explicit)[0]);
+    const sis = sdf[sdf.length - 1];
+    const si = children(children(sis)[0]);
+    const unsigned = si[si.length - 1];
+    const attr = children(children(unsigned)[0]);
+    const token = bytesOf(children(attr[1])[0]);
+    const newUnsigned = tlv(0xa1, tlv(TAG.sequence, bytesOf(attr[0]), tlv(TAG.set, berToken(token))));
+    const newSi = tlv(TAG.sequence, ...si.slice(0, -1).map(bytesOf), newUnsigned);
+    const cms = tlv(TAG.sequence, bytesOf(type), tlv(TAG.ctx0, tlv(TAG.sequence, ...sdf.slice(0, -1).map(bytesOf), tlv(TAG.set, newSi))));
+    const hex = Buffer.from(cms).toString('hex').toUpperCase().padEnd(sig.byteRange[2] - sig.byteRange[1] - 2, '0');
+    sealed.write(hex, sig.byteRange[1] + 1, 'latin1');
+    const r = await verifyPdf(sealed);
+    const rep = r.signatures[0];
+    expect(rep.checks.integrity.ok).toBe(true);
+    expect(rep.checks.signature.ok).toBe(true); // the CMS signature itself still verifies
+    expect(rep.checks.timestamp?.code).toBe('ts.not_der');
+    expect(rep.checks.timestamp?.message).toContain('厳格な検証ソフトはこのファイルを拒否します');
+    expect(rep.valid).toBe(false);
+    expect(r.valid).toBe(false);
+  });
+
   it('the verifier reports a BER document time-stamp by name and what it means (openssl alone would accept it)', async () => {
     const sealed = Buffer.from(await sealPdf(corpusFile('chromium'), { reason: 'x', tsa: createTsaClient({ url: server.url }) }));
     const dts = findSignatures(sealed)[1];

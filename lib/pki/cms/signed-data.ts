@@ -215,7 +215,16 @@ export function parseSignedData(der: Uint8Array, opts: { padded?: boolean } = {}
   if (f[i]?.tag === 0xa1) i++; // crls
   const signerInfos = children(f[i]).map(parseSignerInfo);
   const whole = bytesOf(ci);
-  for (const v of derViolations(ci)) if (!v.endsWith(`(offset ${named})`)) encodingProblems.push(v);
+  // Unsigned attributes (a signature time-stamp token) are checked as what they are, by their users.
+  const unsignedRanges = children(f[i])
+    .map((s) => children(s).find((x) => x.tag === TAG.ctx1))
+    .filter((u): u is Tlv => !!u)
+    .map((u) => [u.start, u.end] as const);
+  for (const v of derViolations(ci, [], 64)) {
+    const at = Number(/\(offset (\d+)\)$/.exec(v)?.[1] ?? -1);
+    if (at === named || unsignedRanges.some(([a, b]) => at > a && at < b)) continue;
+    encodingProblems.push(v);
+  }
   // The signed attributes (an IMPLICIT [0] SET OF) are signed in DER order: a different order in the
   // message makes verifiers that use the bytes as sent and those that re-encode disagree. (An unsorted
   // certificates set is left alone: OpenSSL's own tokens have one and no validator refuses it.)
