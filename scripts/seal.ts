@@ -3,9 +3,10 @@
  *   npm run seal -- in.pdf out.pdf [--reason "…"]
  * When TSA_URL is unset, the built-in TSA is started in-process on loopback (no server needed).
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { isAppError } from '../lib/errors';
 import { sealPdf } from '../lib/pades';
+import { readGrowable } from '../lib/pdf';
 import { createTsaClient, startTsaServer, type TsaServer } from '../lib/tsa';
 import { getConfig } from '../lib/config';
 
@@ -25,7 +26,7 @@ async function main() {
     tsaUrl = server.url;
   }
   try {
-    const pdf = await readFile(input);
+    const pdf = await readGrowable(input); // the seal's updates are appended in place
     const t0 = performance.now();
     const sealed = await sealPdf(pdf, {
       reason,

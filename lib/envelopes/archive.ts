@@ -1,5 +1,5 @@
 /**
- * アーカイブタイムスタンプの更新 (DESIGN.md §3, PADES.md §1 B-LTA): before the TSA certificate of a
+ * アーカイブタイムスタンプの更新 (B-LTA renewal, docs/pades.md): before the TSA certificate of a
  * sealed file's newest document timestamp expires, add a DSS for that timestamp and a new document
  * timestamp (lib/pades addArchiveTimestamp, an incremental update).
  *
@@ -10,7 +10,10 @@
  * downloads serve the current file.
  *
  * A file is due when its newest document timestamp's TSA certificate (notAfter of the token's signer
- * certificate) expires within ARCHIVE_RENEW_BEFORE_DAYS. Renewing only helps when the TSA now signs
+ * certificate) expires within ARCHIVE_RENEW_BEFORE_DAYS. That notAfter is stored with the file when it
+ * is sealed (documents / completion_certificates.tsa_not_after) and with each renewal, so due files are
+ * selected by one indexed query (`dueFiles`) without reading archives; files sealed before the column
+ * existed are back-filled once (`backfillTsaNotAfter`). Renewing only helps when the TSA now signs
  * with a certificate that expires later, so one probe timestamp per run (only when something is due)
  * reads the TSA's current certificate; due files that it would not extend are reported as
  * `notExtended` and left alone (an operator must move to a TSA with a fresh certificate).
@@ -22,7 +25,7 @@ import type { Db } from '../db';
 import { AppError } from '../errors';
 import type { ArchiveRenewal, StoredBlob } from '../generated/prisma/client';
 import { registerPeriodicTask } from '../jobs';
-import { addArchiveTimestamp, newestDocumentTimestamp, resolveTsaClient, type RevocationFn } from '../pades';
+import { addArchiveTimestamp, newestTimestampNotAfter as padesNotAfter, resolveTsaClient, type RevocationFn } from '../pades';
 import { deleteBlob, putBlob, readBlob } from '../storage';
 import { parseTimestampToken } from '../tsa';
 import type { TsaClient } from '../tsa/types';
@@ -58,10 +61,7 @@ export async function currentSealedBlobId(db: Db, envelopeId: string, sealedBlob
 
 /** notAfter of the TSA certificate of the newest document timestamp (undefined: none / unreadable). */
 export function newestTimestampNotAfter(pdf: Uint8Array): Date | undefined {
-  const token = newestDocumentTimestamp(pdf);
-  if (!token) return undefined;
-  const signer = parseTimestampToken(token).signerCert;
-  return signer ? new Date(new X509Certificate(Buffer.from(signer)).validTo) : undefined;
+  return padesNotAfter(pdf);
 }
 
 export interface RenewArchiveOptions {
@@ -110,24 +110,97 @@ interface Candidate {
   bytes?: Buffer;
 }
 
-const BATCH = 100;
+interface DueRow {
+  envelope_id: string;
+  organization_id: string;
+  document_number: string;
+  document_id: string | null;
+  certificate_id: string | null;
+  file_name: string | null;
+  blob_id: string;
+  sha256: string;
+  tsa_not_after: Date | null;
+}
 
 /**
- * notAfter of the newest document timestamp of never-renewed sealed blobs, per blob id. Sealed blobs
- * are immutable (DB triggers), so the value never goes stale; it spares the daily run from decrypting
- * and parsing every archived file again in a long-running worker.
+ * The current version of every completed envelope's sealed file whose stored TSA notAfter is at or
+ * before `cutoff` (or unknown): the never-renewed sealed documents and certificates, and the newest
+ * renewal of each renewed one (no later renewal names it as previous). One query over the
+ * tsa_not_after indexes and the unique previous_blob_id index; no file is read.
  */
-const sealedNotAfter = new Map<string, Date | undefined>();
-const SEALED_CACHE_MAX = 200_000;
+export async function dueFiles(db: Db, cutoff: Date, limit: number): Promise<Candidate[]> {
+  const rows = await db.$queryRaw<DueRow[]>`
+    WITH cur AS (
+      SELECT d."envelope_id", d."id" AS "document_id", NULL::uuid AS "certificate_id", d."file_name",
+             d."sealed_blob_id" AS "blob_id", d."sealed_sha256" AS "sha256", d."tsa_not_after"
+        FROM "documents" d
+       WHERE d."sealed_blob_id" IS NOT NULL AND (d."tsa_not_after" IS NULL OR d."tsa_not_after" <= ${cutoff})
+         AND NOT EXISTS (SELECT 1 FROM "archive_renewals" n WHERE n."previous_blob_id" = d."sealed_blob_id")
+      UNION ALL
+      SELECT c."envelope_id", NULL, c."id", NULL, c."blob_id", c."sha256", c."tsa_not_after"
+        FROM "completion_certificates" c
+       WHERE (c."tsa_not_after" IS NULL OR c."tsa_not_after" <= ${cutoff})
+         AND NOT EXISTS (SELECT 1 FROM "archive_renewals" n WHERE n."previous_blob_id" = c."blob_id")
+      UNION ALL
+      SELECT r."envelope_id", r."document_id", r."certificate_id", d."file_name", r."blob_id", r."sha256", r."tsa_not_after"
+        FROM "archive_renewals" r LEFT JOIN "documents" d ON d."id" = r."document_id"
+       WHERE r."tsa_not_after" <= ${cutoff}
+         AND NOT EXISTS (SELECT 1 FROM "archive_renewals" n WHERE n."previous_blob_id" = r."blob_id")
+    )
+    SELECT cur.*, e."organization_id", e."document_number"
+      FROM cur JOIN "envelopes" e ON e."id" = cur."envelope_id" AND e."status" = 'completed'
+     ORDER BY cur."tsa_not_after" ASC NULLS FIRST, cur."envelope_id", cur."blob_id"
+     LIMIT ${limit}`;
+  return rows.map((r) => ({
+    envelopeId: r.envelope_id,
+    organizationId: r.organization_id,
+    documentId: r.document_id ?? undefined,
+    certificateId: r.certificate_id ?? undefined,
+    file: r.document_id ? `doc_${r.document_id}` : 'certificate',
+    fileName: r.document_id ? (r.file_name ?? '') : `合意締結証明書_${r.document_number}.pdf`,
+    blobId: r.blob_id,
+    sha256: r.sha256,
+    notAfter: r.tsa_not_after ?? undefined,
+  }));
+}
+
+/**
+ * Once, for files sealed before tsa_not_after existed: read each such sealed file and store its
+ * notAfter. Files without a readable document timestamp stay NULL (they are due: renewal starts their
+ * chain). Returns how many files were read.
+ */
+export async function backfillTsaNotAfter(db: Db, log: (m: string) => void = () => undefined): Promise<number> {
+  let read = 0;
+  const docs = await db.document.findMany({
+    where: { tsaNotAfter: null, sealedBlobId: { not: null }, envelope: { status: 'completed' } },
+    select: { id: true, sealedBlobId: true },
+  });
+  const certs = await db.completionCertificate.findMany({ where: { tsaNotAfter: null, envelope: { status: 'completed' } }, select: { id: true, blobId: true } });
+  const renewed = new Set((await db.archiveRenewal.findMany({ select: { previousBlobId: true } })).map((r) => r.previousBlobId));
+  for (const [kind, id, blobId] of [...docs.map((d) => ['doc', d.id, d.sealedBlobId!] as const), ...certs.map((c) => ['cert', c.id, c.blobId] as const)]) {
+    if (renewed.has(blobId)) continue; // its current version is a renewal, which has its own notAfter
+    try {
+      const notAfter = padesNotAfter(await readBlob(db, blobId));
+      read++;
+      if (!notAfter) continue;
+      if (kind === 'doc') await db.document.update({ where: { id }, data: { tsaNotAfter: notAfter } });
+      else await db.completionCertificate.update({ where: { id }, data: { tsaNotAfter: notAfter } });
+    } catch (e) {
+      log(`archive renewal: cannot read sealed file ${blobId}: ${(e as Error).message}`);
+    }
+  }
+  return read;
+}
 
 /** Re-timestamp the sealed files that are due (idempotent; at most one renewal per file per run). */
 export async function renewArchiveTimestamps(db: Db, opts: RenewArchiveOptions = {}): Promise<RenewArchiveResult> {
   const now = opts.now ?? new Date();
   const days = opts.renewBeforeDays ?? getConfig().ARCHIVE_RENEW_BEFORE_DAYS;
-  const cutoff = now.getTime() + days * 86_400_000;
+  const cutoff = new Date(now.getTime() + days * 86_400_000);
   const limit = opts.limit ?? 500;
   const log = opts.log ?? (() => undefined);
   const result: RenewArchiveResult = { checked: 0, due: 0, renewed: [], notExtended: 0, alreadyRenewed: 0, failed: 0 };
+  result.checked += await backfillTsaNotAfter(db, log);
   let tsa: TsaClient | undefined;
   let tsaNotAfter: Date | undefined | null; // null: probe failed this run
 
@@ -145,76 +218,28 @@ export async function renewArchiveTimestamps(db: Db, opts: RenewArchiveOptions =
     return tsaNotAfter ?? undefined;
   };
 
-  let cursor: string | undefined;
-  for (;;) {
-    const envelopes = await db.envelope.findMany({
-      where: { status: 'completed', ...(cursor ? { id: { gt: cursor } } : {}) },
-      orderBy: { id: 'asc' },
-      take: BATCH,
-      select: {
-        id: true,
-        organizationId: true,
-        documents: { orderBy: { position: 'asc' }, select: { id: true, fileName: true, sealedBlobId: true, sealedSha256: true } },
-        certificate: { select: { id: true, blobId: true, sha256: true } },
-        documentNumber: true,
-        archiveRenewals: { select: { previousBlobId: true, blobId: true, sha256: true, tsaNotAfter: true } },
-      },
-    });
-    if (!envelopes.length) break;
-    cursor = envelopes[envelopes.length - 1].id;
-    for (const env of envelopes) {
-      const files: Candidate[] = [];
-      for (const d of env.documents) {
-        if (!d.sealedBlobId || !d.sealedSha256) continue;
-        files.push({ envelopeId: env.id, organizationId: env.organizationId, documentId: d.id, file: `doc_${d.id}`, fileName: d.fileName, blobId: d.sealedBlobId, sha256: d.sealedSha256 });
-      }
-      if (env.certificate) {
-        const c = env.certificate;
-        files.push({ envelopeId: env.id, organizationId: env.organizationId, certificateId: c.id, file: 'certificate', fileName: `合意締結証明書_${env.documentNumber}.pdf`, blobId: c.blobId, sha256: c.sha256 });
-      }
-      for (const f of files) {
-        if (result.renewed.length >= limit) return result;
-        result.checked++;
-        const latest = newestRenewal(env.archiveRenewals, f.blobId);
-        if (latest) {
-          f.blobId = latest.blobId;
-          f.sha256 = latest.sha256;
-          f.notAfter = latest.tsaNotAfter;
-        } else if (sealedNotAfter.has(f.blobId)) {
-          f.notAfter = sealedNotAfter.get(f.blobId);
-        } else {
-          try {
-            f.bytes = await readBlob(db, f.blobId);
-            f.notAfter = newestTimestampNotAfter(f.bytes);
-            if (sealedNotAfter.size >= SEALED_CACHE_MAX) sealedNotAfter.delete(sealedNotAfter.keys().next().value!);
-            sealedNotAfter.set(f.blobId, f.notAfter);
-          } catch (e) {
-            log(`archive renewal: cannot read ${env.id}/${f.file}: ${(e as Error).message}`);
-            result.failed++;
-            continue;
-          }
-        }
-        // No document timestamp at all (not B-LTA): renewal starts the chain.
-        if (f.notAfter && f.notAfter.getTime() > cutoff) continue;
-        result.due++;
-        const current = await probe();
-        if (!current) {
-          result.failed++;
-          continue;
-        }
-        if (f.notAfter && current.getTime() <= f.notAfter.getTime()) {
-          result.notExtended++;
-          continue;
-        }
-        try {
-          const r = await renewOne(db, f, { now, tsa: tsa!, revocation: opts.revocation });
-          if (r) result.renewed.push(r);
-          else result.alreadyRenewed++;
-        } catch (e) {
-          log(`archive renewal of ${env.id}/${f.file} failed: ${(e as Error).message}`);
-          result.failed++;
-        }
-      }
+  // Due files that the TSA cannot extend stay due; fetch past them so `limit` counts renewals.
+  const files = await dueFiles(db, cutoff, limit * 4 + 100);
+  result.checked += files.length;
+  for (const f of files) {
+    if (result.renewed.length >= limit) break;
+    result.due++;
+    const current = await probe();
+    if (!current) {
+      result.failed++;
+      continue;
+    }
+    if (f.notAfter && current.getTime() <= f.notAfter.getTime()) {
+      result.notExtended++;
+      continue;
+    }
+    try {
+      const r = await renewOne(db, f, { now, tsa: tsa!, revocation: opts.revocation });
+      if (r) result.renewed.push(r);
+      else result.alreadyRenewed++;
+    } catch (e) {
+      log(`archive renewal of ${f.envelopeId}/${f.file} failed: ${(e as Error).message}`);
+      result.failed++;
     }
   }
   if (result.notExtended) {

@@ -20,7 +20,7 @@ import type { AuditEvent, Recipient } from '../generated/prisma/client';
 import type { StaffActor } from '../auth/types';
 import { enqueueJob, registerJobHandler } from '../jobs';
 import { enqueueEmail } from '../mail';
-import { sealPdf } from '../pades';
+import { newestTimestampNotAfter, sealPdf } from '../pades';
 import { getKeyProvider, type KeyProvider } from '../pki';
 import { hashToken, newToken } from '../security';
 import { deleteBlob, putBlob, readBlob } from '../storage';
@@ -123,11 +123,12 @@ export async function sealEnvelope(db: Db, envelopeId: string, opts: SealEnvelop
       continue;
     }
     const original = await readBlob(db, doc.originalBlobId);
-    const sealed = await seal(new Uint8Array(original));
+    const sealed = await seal(original);
     const blob = await putBlob(db, sealed, { contentType: 'application/pdf' });
     const upd = await db.document.updateMany({
       where: { id: doc.id, sealedBlobId: null },
-      data: { sealedBlobId: blob.id, sealedSha256: blob.sha256, sealedAt: now },
+      // tsaNotAfter: archive renewal selects due files by it (lib/envelopes/archive.ts)
+      data: { sealedBlobId: blob.id, sealedSha256: blob.sha256, sealedAt: now, tsaNotAfter: newestTimestampNotAfter(sealed) ?? null },
     });
     if (upd.count !== 1) {
       await deleteBlob(db, blob.id).catch(() => undefined); // someone else sealed it first
@@ -202,7 +203,9 @@ export async function sealEnvelope(db: Db, envelopeId: string, opts: SealEnvelop
     const sealed = await seal(pdf);
     const blob = await putBlob(db, sealed, { contentType: 'application/pdf' });
     try {
-      await db.completionCertificate.create({ data: { envelopeId: envelope.id, blobId: blob.id, sha256: blob.sha256, pageCount } });
+      await db.completionCertificate.create({
+        data: { envelopeId: envelope.id, blobId: blob.id, sha256: blob.sha256, pageCount, tsaNotAfter: newestTimestampNotAfter(sealed) ?? null },
+      });
     } catch (e) {
       await deleteBlob(db, blob.id).catch(() => undefined);
       const exists = await db.completionCertificate.findUnique({ where: { envelopeId: envelope.id } });

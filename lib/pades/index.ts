@@ -1,13 +1,15 @@
-/** PAdES sealing (B-LTA) and verification. */
-export { sealPdf, addArchiveTimestamp, newestDocumentTimestamp, resolveTsaClient, configurePadesDefaults, type SealOptions, type RevocationFn, type PadesDefaults } from './seal';
+/** PAdES sealing (B-LTA), the DSS, and verification (./validation). */
+export { sealPdf, addArchiveTimestamp, newestDocumentTimestamp, newestTimestampNotAfter, resolveTsaClient, configurePadesDefaults, type SealOptions, type RevocationFn, type PadesDefaults } from './seal';
 export {
   verifyPdf,
   setDefaultTrustAnchors,
   configuredTrustAnchors,
+  MAX_SIGNATURES,
   type VerificationReport,
   type SignatureReport,
   type VerifyOptions,
   type PadesLevel,
-  type Check,
   type CertSummary,
-} from './verify';
+} from './validation/verify';
+export { renderCheck, type Check, type CheckCode, type Issue } from './validation/checks';
+export { readDss, type Dss } from './dss';

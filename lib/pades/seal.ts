@@ -16,15 +16,16 @@ import {
   PdfObj,
   PdfRaw,
   PdfRef,
-  PdfStream,
   PdfString,
-  decodeStream,
+  newestSignature,
   openSealable,
   serialize,
 } from '../pdf';
 import { collectRevocationMaterial, getKeyProvider, type KeyProvider, type RevocationMaterial } from '../pki';
 import { checkedTimestampChain, getTsaClient, type TsaClient } from '../tsa';
-import { buildPadesCms, checkTimestampToken, parseSignedData, certDer } from './cms';
+import { canonicalSignedData, certInfo, checkTimestampToken, parseOne, parseSignedData, parseTimestampToken } from '../pki';
+import { buildPadesCms } from './cms';
+import { addDssRevision, dedupe, pdfDate } from './dss';
 
 export type RevocationFn = (chain: Uint8Array[]) => Promise<RevocationMaterial>;
 
@@ -63,10 +64,6 @@ export function configurePadesDefaults(d: PadesDefaults): void {
 const SIG_SIZE = 32768;
 const DTS_SIZE = 16384;
 
-export function pdfDate(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `D:${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`;
-}
 
 /**
  * Parses once and refuses what cannot be sealed: pdf_empty / pdf_invalid / pdf_encrypted, and
@@ -199,121 +196,39 @@ async function addSignatureRevision(
   return { contents: full, der, byteRange };
 }
 
-function dedupe(list: Uint8Array[]): Uint8Array[] {
-  const seen = new Set<string>();
-  return list.filter((x) => {
-    const k = crypto.createHash('sha256').update(x).digest('hex');
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}
-
-/**
- * Adds (or extends) the catalog's /DSS in one incremental update. Each `vri` entry names the
- * signature /Contents it validates (VRI key = uppercase hex SHA-1 of the /Contents bytes).
- */
-export function addDssRevision(w: IncrementalPdf, items: Array<{ contents: Uint8Array; material: RevocationMaterial }>): void {
-  const catalog = w.dict(w.rootRef);
-  if (!catalog) throw new AppError('pdf_invalid', 'PDFのカタログを読み取れません。');
-  const old = w.dict(catalog.get('DSS'))?.clone() ?? new PdfDict();
-  const objects: Array<[PdfRef, PdfObj]> = [];
-  const known = new Map<string, PdfRef>();
-  const arrOf = (k: string): PdfObj[] => {
-    const v = w.resolve(old.get(k));
-    return Array.isArray(v) ? [...v] : [];
-  };
-  const lists: Record<'Certs' | 'CRLs' | 'OCSPs', PdfObj[]> = { Certs: arrOf('Certs'), CRLs: arrOf('CRLs'), OCSPs: arrOf('OCSPs') };
-  for (const k of Object.keys(lists) as Array<keyof typeof lists>) {
-    for (const r of lists[k]) {
-      const s = w.resolve(r);
-      if (r instanceof PdfRef && s instanceof PdfStream) {
-        try {
-          known.set(crypto.createHash('sha256').update(decodeStream(s)).digest('hex'), r);
-        } catch {
-          /* ignore undecodable */
-        }
-      }
-    }
-  }
-  const refFor = (k: keyof typeof lists, der: Uint8Array): PdfRef => {
-    const hx = crypto.createHash('sha256').update(der).digest('hex');
-    const have = known.get(hx);
-    if (have) return have;
-    const r = w.allocate();
-    objects.push([r, new PdfStream(new PdfDict(), der)]);
-    known.set(hx, r);
-    lists[k].push(r);
-    return r;
-  };
-  const vriOld = w.dict(old.get('VRI'))?.clone() ?? new PdfDict();
-  for (const it of items) {
-    const certs = dedupe(it.material.certs).map((d) => refFor('Certs', d));
-    const crls = dedupe(it.material.crls).map((d) => refFor('CRLs', d));
-    const ocsps = dedupe(it.material.ocsps).map((d) => refFor('OCSPs', d));
-    const key = crypto.createHash('sha1').update(it.contents).digest('hex').toUpperCase();
-    const v = new PdfDict([['Type', new PdfName('VRI')]]);
-    if (certs.length) v.set('Cert', certs);
-    if (crls.length) v.set('CRL', crls);
-    if (ocsps.length) v.set('OCSP', ocsps);
-    v.set('TU', PdfString.fromText(pdfDate(new Date())));
-    vriOld.set(key, v);
-  }
-  const dss = new PdfDict([['Type', new PdfName('DSS')]]);
-  for (const k of Object.keys(lists) as Array<keyof typeof lists>) if (lists[k].length) dss.set(k, lists[k]);
-  dss.set('VRI', vriOld);
-  const dssRef = catalog.get('DSS') instanceof PdfRef ? (catalog.get('DSS') as PdfRef) : w.allocate();
-  objects.push([dssRef, dss]);
-  if (!(catalog.get('DSS') instanceof PdfRef)) {
-    const cat2 = catalog.clone().set('DSS', dssRef);
-    // Declare the ETSI extension (ESIC level 1) for DSS in pre-2.0 files, like pyHanko does.
-    const ext = catalog.get('Extensions');
-    const version = w.doc.headerVersion;
-    if (version < '2.0' && (ext === undefined || ext instanceof PdfDict) && !(ext as PdfDict | undefined)?.has('ESIC')) {
-      const e2 = (ext as PdfDict | undefined)?.clone() ?? new PdfDict();
-      e2.set('ESIC', new PdfDict([['Type', new PdfName('DeveloperExtensions')], ['BaseVersion', new PdfName('1.7')], ['ExtensionLevel', 1]]));
-      cat2.set('Extensions', e2);
-    }
-    objects.push([new PdfRef(w.rootRef.num, w.genOf(w.rootRef.num)), cat2]);
-  }
-  w.append(objects);
-}
-
 async function resolveDeps(opts: { keyProvider?: KeyProvider; tsa?: TsaClient; revocation?: RevocationFn }) {
   const tsa = opts.tsa ?? (defaults.tsa ? await defaults.tsa() : getTsaClient());
   const revocation: RevocationFn = opts.revocation ?? defaults.revocation ?? defaultRevocation;
   return { tsa, revocation };
 }
 
+/** The TSA chain of a token, signer first. */
 function chainOfToken(token: Uint8Array): Uint8Array[] {
-  return chainOf(checkTimestampToken(token));
-}
-
-function chainOf(t: ReturnType<typeof checkTimestampToken>): Uint8Array[] {
-  // Signer first, then the rest.
-  const rest = t.certificates.filter((c) => !t.tsaCert || Buffer.compare(Buffer.from(c), Buffer.from(t.tsaCert)) !== 0);
-  return t.tsaCert ? [t.tsaCert, ...rest] : rest;
+  const t = parseTimestampToken(token, { padded: true });
+  const signer = t.signerCert;
+  const rest = t.certificates.filter((c) => !signer || !Buffer.from(c).equals(Buffer.from(signer)));
+  return signer ? [signer, ...rest] : rest;
 }
 
 /**
- * Gets a token and makes sure it is sound (imprint = our digest, SHA-256, CMS signature, ESS and EKU
- * intact) whatever the TsaClient did: a token our own RFC 3161 client accepted for this digest in this
- * process is not parsed again (`checkedTimestampChain`); any other is checked here. Returns the token
- * and its TSA chain (signer first) for the DSS.
+ * Gets a token, in DER (`canonicalSignedData`), and makes sure it is sound (the one rule set of
+ * lib/pki/cms: imprint = our digest, CMS signature, ESS, critical EKU) whatever the TsaClient did: a token our own RFC 3161 client
+ * accepted for this digest in this process is not checked again (`checkedTimestampChain`).
+ * Returns the token and its TSA chain (signer first) for the DSS.
  */
 async function stamp(tsa: TsaClient, digest: Uint8Array): Promise<{ token: Uint8Array; chain: Uint8Array[] }> {
-  const { token } = await tsa.timestamp(digest);
-  const checked = checkedTimestampChain(token, digest);
+  let token = (await tsa.timestamp(digest)).token;
+  const checked = checkedTimestampChain(token, digest); // our client's tokens are DER and checked already
   if (checked) return { token, chain: checked };
-  let chain: Uint8Array[] | undefined;
   try {
-    const t = checkTimestampToken(token);
-    if (t.problems.length === 0 && t.hashAlgorithm === 'sha256' && Buffer.from(t.imprint).equals(Buffer.from(digest))) chain = chainOf(t);
-  } catch {
-    chain = undefined;
+    token = canonicalSignedData(token);
+  } catch (e) {
+    throw new AppError('tsa_unavailable', 'タイムスタンプ局（TSA）から受け取ったタイムスタンプが正しくありません。', { cause: e });
   }
-  if (!chain) throw new AppError('tsa_unavailable', 'タイムスタンプ局（TSA）から受け取ったタイムスタンプが正しくありません。');
-  return { token, chain };
+  const t = checkTimestampToken(token, { digest });
+  if (!t.valid || t.token?.tst.hashName !== 'sha256')
+    throw new AppError('tsa_unavailable', 'タイムスタンプ局（TSA）から受け取ったタイムスタンプが正しくありません。', { details: { failures: t.failures } });
+  return { token, chain: chainOfToken(token) };
 }
 
 /** Short-lived memo of the default revocation collector (same chain sealed many times in a row). */
@@ -408,21 +323,14 @@ export async function addArchiveTimestamp(
 ): Promise<Uint8Array> {
   const doc = openForSealing(pdf, true);
   const { tsa, revocation } = await resolveDeps(opts);
-  const sigs = doc.signatureFields().filter((f) => f.value?.get('Contents') instanceof PdfString);
-  if (!sigs.length) throw new AppError('invalid_state', 'このPDFには署名またはタイムスタンプがありません。');
-  // Newest = highest /ByteRange end.
-  const end = (d: PdfDict) => {
-    const brv = d.get('ByteRange');
-    return Array.isArray(brv) && brv.length === 4 ? (brv[2] as number) + (brv[3] as number) : 0;
-  };
-  const last = sigs.reduce((a, b) => (end(b.value!) > end(a.value!) ? b : a));
-  const contents = (last.value!.get('Contents') as PdfString).bytes;
+  const last = newestSignature(doc);
+  if (!last) throw new AppError('invalid_state', 'このPDFには署名またはタイムスタンプがありません。');
+  const contents = last.contents;
   let chain: Uint8Array[] = [];
   try {
-    if (last.value!.nameOf('SubFilter') === 'ETSI.RFC3161') chain = chainOfToken(contents);
+    if (last.kind === 'doc_timestamp') chain = chainOfToken(contents);
     else {
-      const { sd } = parseSignedData(contents);
-      chain = (sd.certificates ?? []).map(certDer).filter((x): x is Uint8Array => !!x);
+      chain = parseSignedData(contents, { padded: true }).certificates;
     }
   } catch {
     throw new AppError('invalid_state', '最新の署名／タイムスタンプを読み取れません。');
@@ -443,27 +351,22 @@ export async function resolveTsaClient(tsa?: TsaClient): Promise<TsaClient> {
  * /ByteRange end), or undefined when it has none.
  */
 export function newestDocumentTimestamp(pdf: Uint8Array): Uint8Array | undefined {
-  const doc = openForSealing(pdf, true);
-  const end = (d: PdfDict) => {
-    const brv = d.get('ByteRange');
-    return Array.isArray(brv) && brv.length === 4 ? (brv[2] as number) + (brv[3] as number) : 0;
-  };
-  const dts = doc
-    .signatureFields()
-    .map((f) => f.value)
-    .filter((v): v is PdfDict => !!v && v.get('Contents') instanceof PdfString && v.nameOf('SubFilter') === 'ETSI.RFC3161');
-  if (!dts.length) return undefined;
-  const last = dts.reduce((a, b) => (end(b) > end(a) ? b : a));
-  const raw = (last.get('Contents') as PdfString).bytes;
-  // DER length of the outer SEQUENCE (drop the zero padding of /Contents).
-  if (raw[0] !== 0x30 || raw.length < 2) return raw;
-  let len = raw[1];
-  let hdr = 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + raw[2 + i];
-    hdr = 2 + n;
+  const raw = newestSignature(new PdfDocument(pdf), 'doc_timestamp')?.contents;
+  if (!raw) return undefined;
+  try {
+    return raw.subarray(0, parseOne(raw, true).end);
+  } catch {
+    return raw;
   }
-  return raw.subarray(0, Math.min(raw.length, hdr + len));
+}
+
+/** notAfter of the TSA certificate of a PDF's newest document timestamp (undefined: none / unreadable). */
+export function newestTimestampNotAfter(pdf: Uint8Array): Date | undefined {
+  try {
+    const token = newestDocumentTimestamp(pdf);
+    const signer = token ? parseTimestampToken(token).signerCert : undefined;
+    return signer ? certInfo(signer).notAfter : undefined;
+  } catch {
+    return undefined;
+  }
 }

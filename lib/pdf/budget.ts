@@ -10,7 +10,7 @@
  * | cross-reference entries (all revisions) | 500,000 |
  * | parsed values (numbers, names, strings, array/dict entries) | 5,000,000 |
  * | nesting depth of arrays/dictionaries | 100 |
- * | signature fields                  | 50 |
+ * | signature fields                  | 64 (MAX_SIGNATURE_FIELDS; the verifier refuses more filled ones too) |
  * | wall-clock time (only budgets that ask for it) | max(10 s, MAX_UPLOAD_MB × 0.3 s) |
  *
  * We only ever inflate structure (cross-reference and object streams, DSS certificates/CRLs/OCSP
@@ -49,6 +49,9 @@ export interface PdfLimits {
 
 const MiB = 1024 * 1024;
 
+/** Signature fields a file may have: a contract has a handful; hundreds are an attack on CPU. */
+export const MAX_SIGNATURE_FIELDS = 64;
+
 /** The default limits, relative to MAX_UPLOAD_MB. */
 export function defaultPdfLimits(maxUploadMb: number = getConfig().MAX_UPLOAD_MB): Required<PdfLimits> {
   return {
@@ -57,7 +60,7 @@ export function defaultPdfLimits(maxUploadMb: number = getConfig().MAX_UPLOAD_MB
     maxObjects: 500_000,
     maxValues: 5_000_000,
     maxDepth: 100,
-    maxSignatureFields: 50,
+    maxSignatureFields: MAX_SIGNATURE_FIELDS,
     timeMs: Math.max(10_000, Math.round(maxUploadMb * 300)),
   };
 }

@@ -3,10 +3,10 @@
  * object streams, linearized files), object resolution, and the revision structure that the
  * PAdES verifier needs. Objects are parsed lazily; stream data stays a view of the input bytes.
  */
-import zlib from 'node:zlib';
 import { PdfBudget, PdfLimitError, currentPdfBudget } from './budget';
 import { PdfDict, PdfName, PdfObj, PdfRef, PdfStream, PdfString } from './objects';
 import { Parser, PdfSyntaxError, indexOfAscii, lastIndexOfAscii, latin1 } from './parser';
+import { compressedEntries, misplacedObjects, scanObjects, sectionCandidates, type XrefRepair } from './repair';
 
 export type XrefEntry =
   | { type: 0 }
@@ -21,94 +21,12 @@ export interface XrefSection {
   entries: Map<number, XrefEntry>;
 }
 
-export class PdfFormatError extends Error {}
+import { PdfFormatError } from './errors';
+import { decodeStream } from './streams';
 
-/**
- * The stream's decoded bytes. Inflation stops at the budget's allowance (per stream and what is left
- * for the file) while zlib produces output, so a bomb never gets further than that in memory. The
- * budget is the one given, else the one of the document the stream was parsed from, else a fresh
- * default one (default caps).
- */
-export function decodeStream(
-  s: PdfStream,
-  budget: PdfBudget = s.budget ?? new PdfBudget(),
-  /** The most the decoded data can meaningfully be (e.g. an xref stream's rows): inflating past it is refused. */
-  opts: { maxBytes?: number } = {},
-): Uint8Array {
-  const f = s.dict.get('Filter');
-  const filters = f === undefined || f === null ? [] : Array.isArray(f) ? f : [f];
-  const parms = s.dict.get('DecodeParms');
-  const parmList = Array.isArray(parms) ? parms : [parms ?? null];
-  let data: Uint8Array = s.raw;
-  filters.forEach((fl, i) => {
-    if (!(fl instanceof PdfName)) throw new PdfFormatError('bad filter');
-    if (fl.name !== 'FlateDecode' && fl.name !== 'Fl') throw new PdfFormatError(`unsupported filter ${fl.name}`);
-    data = inflateWithin(data, budget, i === filters.length - 1 ? opts.maxBytes : undefined);
-    const p = parmList[i];
-    if (p instanceof PdfDict) data = unpredict(data, p);
-  });
-  return data;
-}
+export { PdfFormatError, decodeStream };
 
-const tooLarge = (e: unknown) => (e as NodeJS.ErrnoException | undefined)?.code === 'ERR_BUFFER_TOO_LARGE';
-
-function inflateWithin(data: Uint8Array, budget: PdfBudget, maxBytes?: number): Uint8Array {
-  const budgeted = budget.inflateAllowance();
-  const allowance = maxBytes !== undefined && maxBytes < budgeted.bytes ? { bytes: maxBytes, limit: 'declared_size' as const } : budgeted;
-  let out: Uint8Array;
-  try {
-    out = zlib.inflateSync(data, { maxOutputLength: allowance.bytes });
-  } catch (e) {
-    if (tooLarge(e)) budget.fail(allowance.limit);
-    try {
-      // A stream cut short (no final block): keep what inflates.
-      out = zlib.inflateSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: allowance.bytes });
-    } catch (e2) {
-      if (tooLarge(e2)) budget.fail(allowance.limit);
-      throw e2;
-    }
-  }
-  budget.addInflated(out.length);
-  return out;
-}
-
-function unpredict(data: Uint8Array, p: PdfDict): Uint8Array {
-  const pred = p.get('Predictor');
-  if (typeof pred !== 'number' || pred < 10) {
-    if (pred === 2) throw new PdfFormatError('TIFF predictor not supported');
-    return data;
-  }
-  const colors = typeof p.get('Colors') === 'number' ? (p.get('Colors') as number) : 1;
-  const bpc = typeof p.get('BitsPerComponent') === 'number' ? (p.get('BitsPerComponent') as number) : 8;
-  const cols = typeof p.get('Columns') === 'number' ? (p.get('Columns') as number) : 1;
-  const bpp = Math.max(1, Math.ceil((colors * bpc) / 8));
-  const rowLen = Math.ceil((colors * bpc * cols) / 8);
-  const rows = Math.floor(data.length / (rowLen + 1));
-  const out = new Uint8Array(rows * rowLen);
-  let prev = new Uint8Array(rowLen);
-  for (let r = 0; r < rows; r++) {
-    const ft = data[r * (rowLen + 1)];
-    const row = data.subarray(r * (rowLen + 1) + 1, (r + 1) * (rowLen + 1));
-    const cur = out.subarray(r * rowLen, (r + 1) * rowLen);
-    for (let i = 0; i < rowLen; i++) {
-      const a = i >= bpp ? cur[i - bpp] : 0;
-      const b = prev[i];
-      const c = i >= bpp ? prev[i - bpp] : 0;
-      let v = row[i];
-      if (ft === 1) v += a;
-      else if (ft === 2) v += b;
-      else if (ft === 3) v += (a + b) >> 1;
-      else if (ft === 4) {
-        const pp = a + b - c;
-        const pa = Math.abs(pp - a), pb = Math.abs(pp - b), pc = Math.abs(pp - c);
-        v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-      }
-      cur[i] = v & 0xff;
-    }
-    prev = cur;
-  }
-  return out;
-}
+export type { XrefRepair };
 
 export class PdfDocument {
   /** Sections from newest (the file's startxref) to oldest, following /Prev. */
@@ -122,24 +40,65 @@ export class PdfDocument {
   /** Limits for this file (see budget.ts): given, else the enclosing withPdfBudget's, else default caps. */
   readonly budget: PdfBudget;
 
+  /** How the cross-reference data had to be repaired to read the file (undefined: read as written). */
+  readonly repair?: XrefRepair;
+  /** Offset of `%PDF-` (0 in a well-formed file). */
+  readonly headerOffset: number;
+  /**
+   * Reads the cross-reference chain. A damaged but common file is repaired (see XrefRepair) unless
+   * `strict`: then every deviation throws, as a strict reader would refuse it. Parsing stays within
+   * the budget (see budget.ts): given, else the enclosing withPdfBudget's, else default caps.
+   */
   constructor(
     readonly bytes: Uint8Array,
-    opts: { budget?: PdfBudget } = {},
+    opts: { budget?: PdfBudget; strict?: boolean } = {},
   ) {
     this.budget = opts.budget ?? currentPdfBudget() ?? new PdfBudget();
     const head = latin1(bytes, 0, Math.min(bytes.length, 1024));
     const m = /%PDF-(\d\.\d)/.exec(head);
     if (!m) throw new PdfFormatError('no %PDF header');
     this.headerVersion = m[1];
+    this.headerOffset = m.index;
+    if (opts.strict && m.index !== 0) throw new PdfFormatError(`data before the %PDF header (${m.index} bytes)`);
     const tailStart = Math.max(0, bytes.length - 2048);
     const eof = lastIndexOfAscii(bytes, '%%EOF');
     if (eof < 0 || eof < tailStart) throw new PdfFormatError('no %%EOF at the end');
     const sx = lastIndexOfAscii(bytes, 'startxref', eof);
     if (sx < 0) throw new PdfFormatError('no startxref');
-    const p = new Parser(bytes, sx + 9, undefined, this.budget);
-    const off = p.parseObject();
-    if (typeof off !== 'number' || !Number.isInteger(off) || off <= 0 || off >= bytes.length) throw new PdfFormatError('bad startxref');
-    this.startxref = off;
+    const off = new Parser(bytes, sx + 9, undefined, this.budget).parseObject();
+    if (typeof off !== 'number' || !Number.isInteger(off) || off < 0) throw new PdfFormatError('bad startxref');
+    let start = off;
+    try {
+      this.readChain(off);
+    } catch (e) {
+      if (opts.strict || e instanceof PdfLimitError) throw e;
+      // startxref off by a few bytes (the sections themselves intact): look for a section nearby.
+      const near = this.findSectionNear(off); // leaves that chain read
+      if (near === undefined) throw e;
+      start = near;
+      this.repair = { kind: 'startxref', statedOffset: off, actualOffset: near };
+    }
+    this.startxref = start;
+    const wrong = misplacedObjects(bytes, this.xref);
+    if (wrong.length) {
+      if (opts.strict) throw new PdfFormatError(`object ${wrong[0]} is not at its cross-reference offset`);
+      if (this.headerOffset > 0 && misplacedObjects(bytes, this.xref, this.headerOffset).length === 0) {
+        // Offsets counted from %PDF- instead of the file start (bytes were put before the header).
+        this.repair = { kind: 'header_offset', headerOffset: this.headerOffset };
+      } else {
+        this.reconstruct();
+        this.repair = { kind: 'reconstructed', misplaced: wrong.length };
+      }
+    }
+  }
+
+  private reset(): void {
+    this.sections.length = 0;
+    for (const m of [this.xref, this.objCache, this.stmCache]) m.clear();
+  }
+
+  private readChain(off: number): void {
+    if (off <= 0 || off >= this.bytes.length) throw new PdfFormatError('bad startxref');
     const seen = new Set<number>();
     let next: number | undefined = off;
     while (next !== undefined) {
@@ -151,6 +110,36 @@ export class PdfDocument {
       next = typeof prev === 'number' ? prev : undefined;
     }
     for (let i = this.sections.length - 1; i >= 0; i--) for (const [k, v] of this.sections[i].entries) this.xref.set(k, v);
+  }
+
+  /** A readable xref section within a few bytes of where startxref points. */
+  private findSectionNear(stated: number): number | undefined {
+    for (const c of sectionCandidates(this.bytes, stated, this.headerOffset)) {
+      try {
+        this.reset();
+        this.readChain(c);
+        return c;
+      } catch (e) {
+        if (e instanceof PdfLimitError) throw e;
+        /* next candidate */
+      }
+    }
+    this.reset();
+    return undefined;
+  }
+
+  /** Rebuilds the cross-reference data from the objects found in the file (see scanObjects). */
+  private reconstruct(): void {
+    let scan: ReturnType<typeof scanObjects>;
+    try {
+      scan = scanObjects(this.bytes);
+    } catch (e) {
+      throw new PdfFormatError((e as Error).message);
+    }
+    this.reset();
+    for (const [k, v] of scan.entries) this.xref.set(k, v);
+    for (const [k, v] of compressedEntries(scan, (n) => this.getObject(n), decodeStream)) this.xref.set(k, v);
+    this.sections.push({ offset: -1, kind: 'table', trailer: scan.trailer, entries: new Map(this.xref) });
   }
 
   get trailer(): PdfDict {

@@ -16,8 +16,10 @@
  */
 import { AppError } from '../errors';
 import { PdfLimitError, type PdfBudget } from './budget';
-import { PdfDocument, type XrefEntry } from './document';
-import { PdfDict, PdfName, PdfObj, PdfRef, PdfString } from './objects';
+import { PdfDocument } from './document';
+import { indexOfAscii, latin1 } from './parser';
+import { PdfDict, PdfName, PdfRef, PdfString, type PdfObj } from './objects';
+import { declaredPermissions, effectivePermissions, embeddedSignatures, type EmbeddedSignature, type LockKind } from './signatures';
 
 export interface InspectOptions {
   /** Refuse files larger than this ('pdf_too_large'). */
@@ -35,7 +37,7 @@ export interface ChangeLock {
   /** Fully qualified name of the signature field. */
   field: string;
   /** 'lock': field /Lock or FieldMDP with /P 1; 'docmdp': DocMDP certification /P 1; 'fieldmdp': all fields locked. */
-  kind: 'lock' | 'docmdp' | 'fieldmdp';
+  kind: LockKind;
 }
 
 export interface PdfInfo {
@@ -66,64 +68,21 @@ export function findChangeLocks(doc: PdfDocument): ChangeLock[] {
     const k = `${field}\u0000${kind}`;
     if (!seen.has(k)) (seen.add(k), out.push({ field, kind }));
   };
-  const num = (o: PdfObj | undefined) => (typeof o === 'number' ? o : undefined);
-  /** The /Reference transforms of a signature value (DocMDP / FieldMDP). */
-  const references = (field: string, value: PdfDict, view?: Map<number, XrefEntry>) => {
-    const refs = doc.resolve(value.get('Reference'), view);
-    if (!Array.isArray(refs)) return;
-    for (const r of refs) {
-      const sr = doc.dict(r, view);
-      const tm = sr?.nameOf('TransformMethod');
-      const tp = sr ? doc.dict(sr.get('TransformParams'), view) : undefined;
-      if (tm === 'DocMDP' && (num(tp?.get('P')) ?? 2) === 1) add(field, 'docmdp');
-      else if (tm === 'FieldMDP') {
-        if (num(tp?.get('P')) === 1) add(field, 'lock');
-        else if (tp?.nameOf('Action') === 'All') add(field, 'fieldmdp');
-      }
-    }
-  };
-  const lockOf = (field: string, f: PdfDict | undefined, view?: Map<number, XrefEntry>) => {
-    const l = f ? doc.dict(f.get('Lock'), view) : undefined;
-    if (!l) return;
-    if (num(l.get('P')) === 1) add(field, 'lock');
-    else if (l.nameOf('Action') === 'All') add(field, 'fieldmdp');
-  };
-  const signed = (v: PdfDict | undefined): v is PdfDict => !!v && v.get('Contents') instanceof PdfString;
-  let fields: ReturnType<PdfDocument['signatureFields']> = [];
+  let sigs: EmbeddedSignature[] = [];
   try {
-    fields = doc.signatureFields();
+    sigs = embeddedSignatures(doc).filter((s) => s.value.get('Contents') instanceof PdfString);
   } catch {
-    fields = [];
+    sigs = [];
   }
-  for (const f of fields) {
-    if (!signed(f.value)) continue;
-    const tryRead = (fn: () => void) => {
-      try {
-        fn();
-      } catch {
-        /* an unreadable part declares nothing */
-      }
-    };
-    tryRead(() => lockOf(f.name, f.field));
-    tryRead(() => references(f.name, f.value!));
-    // As signed: the objects of the revisions the signature covers.
-    const br = f.value.get('ByteRange');
-    if (Array.isArray(br) && br.length === 4 && br.every((x) => typeof x === 'number')) {
-      tryRead(() => {
-        const view = doc.viewBefore((br[2] as number) + (br[3] as number));
-        lockOf(f.name, f.fieldRef ? doc.dict(f.fieldRef, view) : undefined, view);
-        const v = f.valueRef ? doc.dict(f.valueRef, view) : undefined;
-        if (v) references(f.name, v, view);
-      });
-    }
-  }
+  for (const s of sigs) for (const k of effectivePermissions(doc, s).locks) add(s.fieldName, k);
   // A certification signature named in the catalog's /Perms /DocMDP (normally also a field above).
   try {
     const perms = doc.dict(doc.catalog().get('Perms'));
-    const v = perms ? doc.dict(perms.get('DocMDP')) : undefined;
-    if (signed(v)) {
-      const name = fields.find((f) => f.value === v)?.name ?? (perms?.get('DocMDP') instanceof PdfRef ? 'DocMDP' : '');
-      references(name || 'DocMDP', v);
+    const ref = perms?.get('DocMDP');
+    const v = perms ? doc.dict(ref) : undefined;
+    if (v && v.get('Contents') instanceof PdfString) {
+      const name = sigs.find((s) => s.value === v)?.fieldName ?? 'DocMDP';
+      for (const k of declaredPermissions(doc, { field: new PdfDict(), value: v, valueRef: ref instanceof PdfRef ? ref : undefined }).locks) add(name, k);
     }
   } catch {
     /* unreadable */
@@ -143,6 +102,55 @@ function lockedError(who: string, locks: ChangeLock[]): AppError {
 
 export async function inspectPdf(bytes: Uint8Array, opts: InspectOptions = {}): Promise<PdfInfo> {
   return inspectPdfSync(bytes, opts);
+}
+
+const RESAVE = 'PDFとして保存し直してからアップロードしてください。';
+
+/** 'pages' / 'structure' when the page tree or the structure tree refers back to one of its own ancestors. */
+export function treeLoop(doc: PdfDocument): 'pages' | 'structure' | undefined {
+  // A node whose own bytes never spell the key has no children: no need to parse it (page leaves are
+  // most of a page tree). Escaped names (#) or compressed objects are parsed.
+  const mayHave = (node: PdfObj | undefined, key: string): boolean => {
+    const e = node instanceof PdfRef ? doc.xref.get(node.num) : undefined;
+    if (!e || e.type !== 1) return true;
+    const end = indexOfAscii(doc.bytes, 'endobj', e.offset);
+    if (end < 0) return true;
+    const raw = latin1(doc.bytes, e.offset, end);
+    return raw.includes(`/${key}`) || raw.includes('#');
+  };
+  const cyclic = (root: PdfObj | undefined, children: (d: PdfDict) => PdfObj[], key: string): boolean => {
+    const onPath = new Set<string>();
+    const done = new Set<string>();
+    let visited = 0;
+    const childKey = key;
+    const walk = (node: PdfObj | undefined, depth: number): boolean => {
+      if (depth > 256 || ++visited > 1_000_000) return true;
+      const key = node instanceof PdfRef ? node.key() : undefined;
+      if (key && onPath.has(key)) return true;
+      if (key && done.has(key)) return false;
+      if (!mayHave(node, childKey)) return false;
+      const d = doc.dict(node);
+      if (!d) return false;
+      if (key) onPath.add(key);
+      for (const k of children(d)) if (walk(k, depth + 1)) return true;
+      if (key) (onPath.delete(key), done.add(key));
+      return false;
+    };
+    return walk(root, 0);
+  };
+  const arr = (o: PdfObj | undefined): PdfObj[] => {
+    const r = doc.resolve(o);
+    return Array.isArray(r) ? r : r === undefined || r === null ? [] : [o as PdfObj];
+  };
+  try {
+    const cat = doc.catalog();
+    if (cyclic(cat.get('Pages'), (d) => (d.nameOf('Type') === 'Page' ? [] : arr(d.get('Kids'))), 'Kids')) return 'pages';
+    // Structure elements: /K holds kids (dictionaries or references; integers are content ids).
+    if (cyclic(cat.get('StructTreeRoot'), (d) => arr(d.get('K')).filter((k) => k instanceof PdfRef || k instanceof PdfDict), 'K')) return 'structure';
+  } catch {
+    /* unreadable parts are reported by the other checks */
+  }
+  return undefined;
 }
 
 const whoOf = (opts: InspectOptions) => (opts.fileName ? `「${opts.fileName}」は` : 'このファイルは');
@@ -170,6 +178,13 @@ export function openSealable(bytes: Uint8Array, opts: InspectOptions = {}): { do
   } catch (e) {
     throw invalidError(who, e);
   }
+  if (doc.repair?.kind === 'header_offset') {
+    throw new AppError(
+      'pdf_invalid',
+      `${who}PDFの先頭（%PDF-）の前に余分なデータ（${doc.repair.headerOffset}バイト）があり、ファイル内の位置情報がずれています。${RESAVE}`,
+      { details: { repair: doc.repair.kind } },
+    );
+  }
   if (doc.trailer.has('Encrypt') || doc.sections.some((s) => s.trailer.has('Encrypt'))) {
     throw new AppError(
       'pdf_encrypted',
@@ -182,6 +197,12 @@ export function openSealable(bytes: Uint8Array, opts: InspectOptions = {}): { do
     if (!doc.firstPageRef()) throw new Error('first page is not an indirect object');
   } catch (e) {
     throw invalidError(who, e);
+  }
+  // Circular trees make readers loop or give up: refused, never sealed.
+  const loop = treeLoop(doc);
+  if (loop) {
+    const what = loop === 'pages' ? 'ページの構成（ページツリー）' : '文書の論理構造（構造ツリー）';
+    throw new AppError('pdf_invalid', `${who}${what}が循環しているため、正しく読み取れません。${RESAVE}`, { details: { loop } });
   }
   const locks = findChangeLocks(doc);
   // findChangeLocks reads what it can; a limit it met still refuses the file.

@@ -82,6 +82,12 @@ export class IncrementalPdf {
   /** Objects written by our updates (newest value), consulted before the source document. */
   private written = new Map<number, { gen: number; obj: PdfObj }>();
   private trailerBase: PdfDict;
+  /**
+   * The file's own offsets were wrong (its cross-reference data had to be rebuilt): the first update
+   * carries a complete cross-reference section with the actual offsets of every object and no /Prev,
+   * so strict readers read the result without repairing it; the uploaded bytes stay its prefix.
+   */
+  private fullXref: boolean;
 
   constructor(readonly doc: PdfDocument) {
     this.chunks = [doc.bytes];
@@ -89,7 +95,9 @@ export class IncrementalPdf {
     this.nextNum = doc.nextObjectNumber();
     this.prevXref = doc.startxref;
     const newest = doc.sections[0];
-    this.useXrefStream = newest.kind === 'stream';
+    this.fullXref = doc.repair?.kind === 'reconstructed';
+    const compressed = [...doc.xref.values()].some((e) => e.type === 2);
+    this.useXrefStream = newest.kind === 'stream' || (this.fullXref && compressed);
     const t = new PdfDict();
     for (const k of ['Root', 'Info', 'ID']) {
       const v = newest.trailer.get(k) ?? doc.sections.find((s) => s.trailer.has(k))?.trailer.get(k);
@@ -161,25 +169,33 @@ export class IncrementalPdf {
       this.written.set(ref.num, { gen: ref.gen, obj });
     }
     const xrefOffset = start + len;
-    const entries: Array<[number, number, number]> = objects.map(([r]) => [r.num, offsets.get(r.num)!, r.gen]);
+    // [num, type, field2, field3]: type 1 = offset + gen, type 2 = object stream + index, type 0 = free.
+    const entries: Array<[number, number, number, number]> = objects.map(([r]) => [r.num, 1, offsets.get(r.num)!, r.gen]);
     const trailer = this.trailerBase.clone();
-    trailer.set('Prev', this.prevXref);
+    if (this.fullXref) {
+      const mine = new Set(entries.map((e) => e[0]));
+      for (const [num, e] of this.doc.xref) {
+        if (mine.has(num) || num === 0) continue;
+        if (e.type === 1) entries.push([num, 1, e.offset, e.gen]);
+        else if (e.type === 2) entries.push([num, 2, e.stm, e.idx]);
+      }
+      entries.push([0, 0, 0, 65535]);
+      this.fullXref = false;
+    } else trailer.set('Prev', this.prevXref);
     if (this.useXrefStream) {
       const xnum = this.nextNum++;
-      entries.push([xnum, xrefOffset, 0]);
+      entries.push([xnum, 1, xrefOffset, 0]);
       entries.sort((a, b) => a[0] - b[0]);
       const index: number[] = [];
-      const rows: number[] = [];
       for (const e of entries) {
         if (index.length && index[index.length - 2] + index[index.length - 1] === e[0]) index[index.length - 1]++;
         else index.push(e[0], 1);
-        rows.push(e[1], e[2]);
       }
       const data = Buffer.alloc(entries.length * 7);
       entries.forEach((e, i) => {
-        data[i * 7] = 1;
-        data.writeUInt32BE(e[1], i * 7 + 1);
-        data.writeUInt16BE(e[2], i * 7 + 5);
+        data[i * 7] = e[1];
+        data.writeUInt32BE(e[2], i * 7 + 1);
+        data.writeUInt16BE(e[3], i * 7 + 5);
       });
       trailer.set('Type', new PdfName('XRef'));
       trailer.set('Size', this.nextNum);
@@ -197,7 +213,7 @@ export class IncrementalPdf {
         let j = i;
         while (j + 1 < entries.length && entries[j + 1][0] === entries[j][0] + 1) j++;
         s += `${entries[i][0]} ${j - i + 1}\n`;
-        for (let k = i; k <= j; k++) s += `${String(entries[k][1]).padStart(10, '0')} ${String(entries[k][2]).padStart(5, '0')} n\r\n`;
+        for (let k = i; k <= j; k++) s += `${String(entries[k][2]).padStart(10, '0')} ${String(entries[k][3]).padStart(5, '0')} ${entries[k][1] === 0 ? 'f' : 'n'}\r\n`;
         i = j + 1;
       }
       trailer.set('Size', this.nextNum);
@@ -211,10 +227,50 @@ export class IncrementalPdf {
     return { bytes, offsets, start };
   }
 
-  /** The whole file (one copy). */
+  /**
+   * The whole file. When the source bytes end a growable (resizable) ArrayBuffer — see
+   * `readGrowable` — the updates are appended in place and the result shares the source's memory:
+   * no copy of a large document is made. Otherwise one copy.
+   */
   toBytes(): Uint8Array {
     if (this.chunks.length === 1) return this.chunks[0];
+    const src = this.chunks[0];
+    const ab = src.buffer as ArrayBuffer & { resizable?: boolean; maxByteLength?: number; resize?(n: number): void };
+    const srcLen = src.byteLength; // (a length-tracking view would grow with the buffer)
+    const end = src.byteOffset + srcLen;
+    if (ab.resizable && ab.resize && ab.byteLength === end && ab.maxByteLength! >= src.byteOffset + this.length) {
+      ab.resize(src.byteOffset + this.length);
+      const out = new Uint8Array(ab, src.byteOffset, this.length);
+      let pos = srcLen;
+      for (const c of this.chunks.slice(1)) {
+        out.set(c, pos);
+        pos += c.byteLength;
+      }
+      return out;
+    }
     return Buffer.concat(this.chunks, this.length);
+  }
+}
+
+/**
+ * Reads a file into a growable ArrayBuffer with `room` bytes to spare, so that sealing can append its
+ * incremental updates in place (IncrementalPdf.toBytes) instead of copying the document.
+ */
+export async function readGrowable(path: string, room = 1024 * 1024): Promise<Uint8Array> {
+  const { open } = await import('node:fs/promises');
+  const fh = await open(path, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const Growable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer;
+    const view = new Uint8Array(new Growable(size, { maxByteLength: size + room }), 0, size); // fixed length
+    for (let off = 0; off < size; ) {
+      const { bytesRead } = await fh.read(view, off, size - off, off);
+      if (bytesRead === 0) break;
+      off += bytesRead;
+    }
+    return view;
+  } finally {
+    await fh.close();
   }
 }
 

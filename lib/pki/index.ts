@@ -36,17 +36,6 @@ export {
   REVOCATION_VALIDITY_MS,
   type CollectOptions,
 } from './revocation';
-export { derToPem, pemToDerAll, hasCriticalTimeStampingEku, parseCertificate } from './util';
+export { derToPem, pemToDerAll, parseCertificate } from './util';
+export * from './cms';
 export { x509 } from './x509';
-export {
-  signingCertificateV2,
-  signingCertificateV2Attribute,
-  checkEssCertId,
-  derSortAttributes,
-  signedAttributesDer,
-  contentTypeAttribute,
-  messageDigestAttribute,
-  signatureAlgorithmFor,
-  sha256AlgorithmIdentifier,
-} from './ess';
-export { checkSignerInfo, type SignerInfoCheck } from './cms-verify';

@@ -5,32 +5,7 @@ import * as pkijs from 'pkijs';
 export const crypto = webcrypto as unknown as Crypto;
 pkijs.setEngine('nodeWebCrypto', new pkijs.CryptoEngine({ name: 'nodeWebCrypto', crypto }));
 
-export const OID = {
-  timeStamping: '1.3.6.1.5.5.7.3.8',
-  extKeyUsage: '2.5.29.37',
-  keyUsage: '2.5.29.15',
-  crlDistributionPoints: '2.5.29.31',
-  authorityInfoAccess: '1.3.6.1.5.5.7.1.1',
-  authorityKeyIdentifier: '2.5.29.35',
-  subjectKeyIdentifier: '2.5.29.14',
-  crlNumber: '2.5.29.20',
-  ocspBasic: '1.3.6.1.5.5.7.48.1.1',
-  ocspNonce: '1.3.6.1.5.5.7.48.1.2',
-  adOcsp: '1.3.6.1.5.5.7.48.1',
-  adCaIssuers: '1.3.6.1.5.5.7.48.2',
-  sha1: '1.3.14.3.2.26',
-  sha256: '2.16.840.1.101.3.4.2.1',
-  sha384: '2.16.840.1.101.3.4.2.2',
-  sha512: '2.16.840.1.101.3.4.2.3',
-  rsaEncryption: '1.2.840.113549.1.1.1',
-  ecPublicKey: '1.2.840.10045.2.1',
-  contentType: '1.2.840.113549.1.9.3',
-  messageDigest: '1.2.840.113549.1.9.4',
-  signingCertificateV2: '1.2.840.113549.1.9.16.2.47',
-  signingCertificate: '1.2.840.113549.1.9.16.2.12',
-  signedData: '1.2.840.113549.1.7.2',
-  tstInfo: '1.2.840.113549.1.9.16.1.4',
-} as const;
+export { OID } from './cms/oids';
 
 export function toArrayBuffer(u: Uint8Array): ArrayBuffer {
   return u.buffer.slice(u.byteOffset, u.byteOffset + u.byteLength) as ArrayBuffer;
@@ -57,20 +32,7 @@ export function sha256(data: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(data).digest());
 }
 
-export function hashOidToName(oid: string): 'sha1' | 'sha256' | 'sha384' | 'sha512' | undefined {
-  switch (oid) {
-    case OID.sha1:
-      return 'sha1';
-    case OID.sha256:
-      return 'sha256';
-    case OID.sha384:
-      return 'sha384';
-    case OID.sha512:
-      return 'sha512';
-    default:
-      return undefined;
-  }
-}
+export { hashOidToName } from './cms/oids';
 
 export function parseCertificate(der: Uint8Array): pkijs.Certificate {
   return pkijs.Certificate.fromBER(toArrayBuffer(der));
@@ -99,13 +61,4 @@ export function serialHex(cert: pkijs.Certificate): string {
 /** True when the certificate's extension `oid` is present; returns it. */
 export function findExtension(cert: pkijs.Certificate, oid: string): pkijs.Extension | undefined {
   return cert.extensions?.find((e) => e.extnID === oid);
-}
-
-/** EKU id-kp-timeStamping present and the EKU extension marked critical (RFC 3161 §2.3). */
-export function hasCriticalTimeStampingEku(cert: pkijs.Certificate): boolean {
-  const ext = findExtension(cert, OID.extKeyUsage);
-  if (!ext || !ext.critical) return false;
-  const parsed = ext.parsedValue as pkijs.ExtKeyUsage | undefined;
-  const usages = parsed?.keyPurposes ?? [];
-  return usages.includes(OID.timeStamping);
 }

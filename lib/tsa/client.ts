@@ -6,14 +6,19 @@
  * Network errors, timeouts and 5xx are retried with exponential backoff. Every failure is
  * AppError('tsa_unavailable') with a Japanese message; `details.reason` says what went wrong (no secrets).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+import { createHash } from 'node:crypto';
 import { getConfig } from '../config';
 import { AppError } from '../errors';
-import { sha256AlgorithmIdentifier } from '../pki/ess';
-import { toArrayBuffer, toU8 } from '../pki/util';
-import { checkTimestampToken } from './token';
+import {
+  buildTimestampRequest as coreBuildRequest,
+  canonicalSignedData,
+  checkTimestampToken,
+  parseTimestampResponse,
+  parseTimestampToken,
+  type ParsedTimestampToken,
+  type TimestampFailure,
+} from '../pki';
+import { postBinary } from './http';
 import type { TimestampResult, TsaClient } from './types';
 
 export interface TsaClientOptions {
@@ -44,11 +49,10 @@ function fail(reason: string, cause?: unknown): AppError {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Tokens this process has fully checked in `checkTimestampResponse` (signature, ESS, critical EKU,
- * imprint = requested digest, nonce, validity at genTime), keyed by the SHA-256 of the token bytes.
- * The sealer asks here before re-checking a token it got from a `TsaClient`: a token from our own
- * client was checked moments ago, so the expensive CMS parse is not repeated; any other token is
- * checked again in full. Bounded: the oldest entries are dropped (then the caller just re-checks).
+ * Tokens this process has fully checked in `checkTimestampResponse`, keyed by the SHA-256 of the token
+ * bytes. The sealer asks here before re-checking a token it got from a `TsaClient`: a token from our
+ * own client was checked moments ago, so the check is not repeated; any other token is checked again.
+ * Bounded: the oldest entries are dropped (then the caller just re-checks).
  */
 const checkedTokens = new Map<string, { digestHex: string; certificates: Uint8Array[] }>();
 const CHECKED_TOKENS_MAX = 256;
@@ -69,64 +73,69 @@ export function checkedTimestampChain(token: Uint8Array, sha256Digest: Uint8Arra
 
 /** Build a DER TimeStampReq for a SHA-256 digest. Returns the request and its nonce (hex). */
 export function buildTimestampRequest(sha256Digest: Uint8Array, opts: { policy?: string; nonce?: Uint8Array } = {}) {
-  const nonce = opts.nonce ?? randomBytes(8);
-  const n = new Uint8Array(nonce);
-  n[0] = (n[0] & 0x7f) | 0x40; // positive, exactly 8 significant bytes (no DER trimming)
-  const req = new pkijs.TimeStampReq({
-    version: 1,
-    messageImprint: new pkijs.MessageImprint({
-      hashAlgorithm: sha256AlgorithmIdentifier(),
-      hashedMessage: new asn1js.OctetString({ valueHex: toArrayBuffer(sha256Digest) }),
-    }),
-    ...(opts.policy ? { reqPolicy: opts.policy } : {}),
-    nonce: new asn1js.Integer({ valueHex: toArrayBuffer(n) }),
-    certReq: true,
-  });
-  return { der: toU8(req.toSchema().toBER(false)), nonceHex: Buffer.from(n).toString('hex') };
+  const r = coreBuildRequest(sha256Digest, opts);
+  return { der: new Uint8Array(r.der), nonceHex: r.nonceHex };
 }
+
+const REASON: Record<TimestampFailure, string> = {
+  malformed: 'the token is not a valid TimeStampToken',
+  not_der: 'the token is not DER',
+  signer_count: 'the token does not have exactly one signer',
+  signer_cert_missing: 'the TSA certificate is not in the token',
+  signature: 'token signature does not verify',
+  ess: 'ESS signing-certificate does not match the TSA certificate',
+  eku: 'TSA certificate lacks a critical timeStamping EKU',
+  cert_validity: 'TSA certificate not valid at genTime',
+  imprint: 'imprint does not match the request',
+  untrusted: 'TSA certificate does not chain to a trust anchor',
+};
 
 /**
  * Check a DER TimeStampResp against the request's digest and nonce; returns the result or throws
- * AppError('tsa_unavailable').
+ * AppError('tsa_unavailable'). A token in BER (some TSAs send a constructed eContent) is re-encoded
+ * as DER first — its signature covers the content and the DER signed attributes, so it stays valid —
+ * because strict validators refuse BER inside a PDF signature.
  */
 export async function checkTimestampResponse(
   respDer: Uint8Array,
   expect: { digest: Uint8Array; nonceHex: string; trustAnchors?: Uint8Array[]; policy?: string },
 ): Promise<TimestampResult> {
-  let resp: pkijs.TimeStampResp;
+  let resp: ReturnType<typeof parseTimestampResponse>;
   try {
-    resp = pkijs.TimeStampResp.fromBER(toArrayBuffer(respDer));
+    resp = parseTimestampResponse(respDer);
   } catch (e) {
     throw fail('malformed TimeStampResp', e);
   }
-  const status = resp.status.status;
-  if (status !== pkijs.PKIStatus.granted && status !== pkijs.PKIStatus.grantedWithMods) {
-    const text = resp.status.statusStrings?.map((s) => s.valueBlock.value).join('; ');
-    throw fail(`TSA rejected the request (PKIStatus ${status}${text ? `: ${text}` : ''})`);
+  if (resp.status !== 0 && resp.status !== 1) throw fail(`TSA rejected the request (PKIStatus ${resp.status}${resp.statusText ? `: ${resp.statusText}` : ''})`);
+  if (!resp.token) throw fail('granted response without a token');
+  let token: Uint8Array;
+  let parsed: ParsedTimestampToken;
+  try {
+    token = resp.token;
+    parsed = parseTimestampToken(token);
+    const canonical = canonicalSignedData(token, parsed.signedData.encodingProblems.length > 0);
+    if (canonical !== token) {
+      token = canonical;
+      parsed = parseTimestampToken(token);
+    }
+  } catch (e) {
+    throw fail(REASON.malformed, e);
   }
-  if (!resp.timeStampToken) throw fail('granted response without a token');
-  const token = toU8(resp.timeStampToken.toSchema().toBER(false));
-  const check = await checkTimestampToken(token, { digest: expect.digest, trustAnchors: expect.trustAnchors });
-  const tok = check.token;
-  if (!tok) throw fail('the token is not a valid TimeStampToken');
-  if (tok.hashAlgorithmName !== 'sha256') throw fail('imprint hash algorithm differs from the request');
-  if (!check.imprintValid) throw fail('imprint does not match the request');
-  if (tok.nonce === undefined || BigInt(`0x${tok.nonce}`) !== BigInt(`0x${expect.nonceHex}`)) throw fail('nonce not echoed');
+  const tok = parsed.tst;
+  if (tok.hashName !== 'sha256') throw fail('imprint hash algorithm differs from the request');
+  if (tok.nonceHex === undefined || BigInt(`0x${tok.nonceHex}`) !== BigInt(`0x${expect.nonceHex}`)) throw fail('nonce not echoed');
   if (expect.policy && tok.policy !== expect.policy) throw fail('TSA policy differs from the requested policy');
-  if (!check.signatureValid) throw fail('token signature does not verify');
-  if (!check.ekuValid) throw fail('TSA certificate lacks a critical timeStamping EKU');
-  if (!check.essCertIdValid) throw fail('ESS signing-certificate does not match the TSA certificate');
-  if (!check.certValidAtGenTime) throw fail('TSA certificate not valid at genTime');
-  if (check.chainValid === false) throw fail('TSA certificate does not chain to a trust anchor');
-  const signer = tok.signerCert!;
-  const rest = tok.certificates.filter((c) => !Buffer.from(c).equals(Buffer.from(signer)));
+  const check = checkTimestampToken(parsed, { digest: expect.digest, trustAnchors: expect.trustAnchors?.length ? expect.trustAnchors : undefined });
+  if (!check.valid) throw fail(REASON[check.failures.includes('imprint') ? 'imprint' : check.failures[0]]);
+  const signer = check.signerCert!;
+  const rest = parsed.certificates.filter((c) => !Buffer.from(c).equals(Buffer.from(signer)));
   const certificates = [signer, ...rest];
   if (checkedTokens.size >= CHECKED_TOKENS_MAX) checkedTokens.delete(checkedTokens.keys().next().value!);
   checkedTokens.set(tokenKey(token), {
     digestHex: Buffer.from(expect.digest).toString('hex'),
     certificates: certificates.map((c) => new Uint8Array(c)),
   });
-  return { token, genTime: tok.genTime, serialNumber: tok.serialNumber, certificates };
+  return { token, genTime: tok.genTime, serialNumber: tok.serialHex, certificates };
 }
 
 export function createTsaClient(opts: TsaClientOptions = {}): TsaClient {
@@ -150,14 +159,14 @@ export function createTsaClient(opts: TsaClientOptions = {}): TsaClient {
         if (attempt > 0) await sleep(backoff * 2 ** (attempt - 1));
         let body: Uint8Array;
         try {
-          const res = await fetch(url, { method: 'POST', headers, body: Buffer.from(der), signal: AbortSignal.timeout(timeoutMs) });
+          const res = await postBinary(url, der, headers, timeoutMs);
           if (res.status >= 500 || res.status === 429) throw new Retryable(`HTTP ${res.status}`);
           if (res.status !== 200) throw fail(`HTTP ${res.status}`);
-          const ct = (res.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+          const ct = res.contentType;
           if (ct && ct !== 'application/timestamp-reply' && ct !== 'application/timestamp-response') {
             throw fail(`unexpected content-type ${ct}`);
           }
-          body = new Uint8Array(await res.arrayBuffer());
+          body = res.body;
         } catch (e) {
           if (e instanceof AppError) throw e;
           lastError = e;

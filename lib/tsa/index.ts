@@ -22,8 +22,8 @@ export {
 } from './server';
 export {
   parseTimestampToken,
-  checkTimestampToken,
   verifyTimestampToken,
+  timestampFailureMessage,
   TimestampTokenError,
   type ParsedTimestampToken,
   type TimestampVerification,

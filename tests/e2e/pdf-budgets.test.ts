@@ -131,7 +131,7 @@ describe('PDF budgets on the production server (e2e)', () => {
     }
     expect(results[3].body.error?.message).toContain('「爆弾.pdf」は');
     expect(results[0].body.error?.message).toContain('その内容に必要な大きさを超えて展開されます');
-    expect(results[1].body.error?.message).toContain('署名欄の数が上限 50');
+    expect(results[1].body.error?.message).toContain('署名欄の数が上限 64');
     expect(await app.db.document.count({ where: { envelopeId: env.id } })).toBe(documentsBefore);
 
     expect(health.length).toBeGreaterThan(0);

@@ -6,8 +6,9 @@
  *   const v = await independentlyVerify(pdfBytes, rootPem);
  *   expect(v.ok).toBe(true);   // every check below passed
  *
- * Limits (PADES.md §9): poppler ignores the DSS and cannot verify /DocTimeStamp — those are checked
- * with `openssl ts -verify -data` instead.
+ * Limits: poppler ignores the DSS and cannot verify /DocTimeStamp — those are checked with
+ * `openssl ts -verify -data` instead. Every CMS and time-stamp token is also parsed by Debian's
+ * python3-asn1crypto (a strict DER parser, the one pyHanko uses) and must re-encode to the same bytes.
  */
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -176,6 +177,27 @@ export async function opensslVerifyDocTimestamp(pdf: Uint8Array, sig: FoundSigna
   return { ok: r.ok && /Verification: OK/.test(r.out), out: r.out };
 }
 
+export type Asn1Kind = 'cms' | 'tst' | 'tsresp' | 'tsreq' | 'ocsp' | 'crl' | 'cert';
+
+/**
+ * Strict DER check by asn1crypto (tests/helpers/asn1crypto_check.py, run with Debian's /usr/bin/python3):
+ * parses each structure with its asn1crypto class, touches `.native` of every part (and the TSTInfo of
+ * a token) and requires `dump(force=True)` to give the same bytes. Returns the failures.
+ */
+export async function asn1cryptoCheck(items: Array<{ kind: Asn1Kind; der: Uint8Array; name?: string }>): Promise<string[]> {
+  if (!items.length) return [];
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'asn1c-'));
+  const args = items.map((it, i) => {
+    const f = path.join(dir, `${i}-${it.kind}.der`);
+    writeFileSync(f, it.der);
+    return `${it.kind}=${f}`;
+  });
+  const r = await run('/usr/bin/python3', [path.join(import.meta.dirname, 'asn1crypto_check.py'), ...args]);
+  if (!r.ok) return [`asn1crypto_check.py failed: ${r.out.slice(0, 300)}`];
+  const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as { file: string; ok: boolean; error?: string });
+  return lines.flatMap((l, i) => (l.ok ? [] : [`asn1crypto (${items[i].name ?? items[i].kind}): ${l.error}`]));
+}
+
 export interface IndependentResult {
   ok: boolean;
   signatures: number;
@@ -187,7 +209,8 @@ export interface IndependentResult {
 /**
  * Every check an independent tool can do: pdfsig (valid + trusted for approval signatures),
  * openssl cms -verify per signature, openssl ts -verify for each signature timestamp and each
- * document timestamp, and qpdf --check for the file structure.
+ * document timestamp, asn1crypto's strict DER parse of every CMS and token, and qpdf --check for
+ * the file structure.
  */
 export async function independentlyVerify(
   pdf: Uint8Array,
@@ -226,6 +249,7 @@ export async function independentlyVerify(
       }
     }
   }
+  failures.push(...(await asn1cryptoCheck(sigs.map((s, i) => ({ kind: s.isDocTimestamp ? 'tst' : 'cms', der: s.der, name: `signature #${i + 1}` })))));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'qpdfc-'));
   writeFileSync(path.join(dir, 'f.pdf'), pdf);
   const q = await run('qpdf', ['--check', path.join(dir, 'f.pdf')]);

@@ -1,5 +1,5 @@
 /**
- * アーカイブタイムスタンプ更新 (DESIGN.md §3, PADES.md §1 B-LTA renewal): a completed, sealed envelope
+ * アーカイブタイムスタンプ更新 (B-LTA renewal): a completed, sealed envelope
  * whose document timestamps' TSA certificate expires within the window gets, per file, an append-only
  * ArchiveRenewal: a NEW blob starting with the previous bytes + DSS + a new document timestamp from
  * a TSA that now signs with a later-expiring certificate (a real HTTP TSA). Verified by our verifier
@@ -126,11 +126,15 @@ describe('archive timestamp renewal', () => {
     const sealedTsaNotAfter = newestTimestampNotAfter(await readBlob(db, certBefore.blobId))!;
     const devTsaCert = new crypto.X509Certificate(Buffer.from((await getDevPki()).tsa.certDer));
     expect(sealedTsaNotAfter.toISOString()).toBe(new Date(devTsaCert.validTo).toISOString());
+    // Sealing stored it with each file: renewal selects due files without reading them.
+    expect(docsBefore.map((d) => d.tsaNotAfter?.toISOString())).toEqual(docsBefore.map(() => sealedTsaNotAfter.toISOString()));
+    expect(certBefore.tsaNotAfter?.toISOString()).toBe(sealedTsaNotAfter.toISOString());
 
-    // Not due with the default window (the dev TSA certificate is valid for 10 years).
+    // Not due with the default window (the dev TSA certificate is valid for 10 years); no file is read.
     const early = await renewArchiveTimestamps(db, { tsa: createTsaClient({ url: rolledTsa.url }) });
     expect(early.renewed).toHaveLength(0);
     expect(early.due).toBe(0);
+    expect(early.checked).toBe(0);
 
     // A window reaching past the TSA certificate's expiry makes all three files due.
     const renewBeforeDays = Math.ceil((sealedTsaNotAfter.getTime() - Date.now()) / 86_400_000) + 30;
@@ -217,6 +221,21 @@ describe('archive timestamp renewal', () => {
     expect(await db.archiveRenewal.count({ where: { envelopeId: env.id } })).toBe(3);
   });
 
+  it('files sealed before tsa_not_after existed are back-filled once, then selected without being read', async () => {
+    const db = tdb.prisma;
+    const { env } = await completedEnvelope();
+    const docs = await db.document.findMany({ where: { envelopeId: env.id } });
+    const cert = await db.completionCertificate.findUniqueOrThrow({ where: { envelopeId: env.id } });
+    await db.$executeRaw`UPDATE documents SET tsa_not_after = NULL WHERE envelope_id = ${env.id}::uuid`;
+    await db.$executeRaw`UPDATE completion_certificates SET tsa_not_after = NULL WHERE envelope_id = ${env.id}::uuid`;
+    const first = await renewArchiveTimestamps(db, { tsa: createTsaClient({ url: rolledTsa.url }) });
+    expect(first).toMatchObject({ checked: 3, due: 0, failed: 0 });
+    expect((await db.document.findMany({ where: { envelopeId: env.id } })).map((d) => d.tsaNotAfter?.toISOString())).toEqual(docs.map((d) => d.tsaNotAfter?.toISOString()));
+    expect((await db.completionCertificate.findUniqueOrThrow({ where: { id: cert.id } })).tsaNotAfter?.toISOString()).toBe(cert.tsaNotAfter?.toISOString());
+    const second = await renewArchiveTimestamps(db, { tsa: createTsaClient({ url: rolledTsa.url }) });
+    expect(second).toMatchObject({ checked: 0, due: 0 });
+  });
+
   it('two runs at once (two workers) store one renewal per file', async () => {
     const db = tdb.prisma;
     const { env } = await completedEnvelope();
@@ -240,7 +259,7 @@ describe('archive timestamp renewal', () => {
       env: { ...process.env, DATABASE_URL: tdb.url },
       encoding: 'utf8',
     });
-    expect(out).toMatch(/checked [1-9]\d*, due 0, renewed 0, not extendable 0, failed 0/);
+    expect(out).toMatch(/checked \d+, due 0, renewed 0, not extendable 0, failed 0/);
   });
 
   it('renewal rows are append-only and renewed files cannot be deleted (trigger)', async () => {

@@ -35,7 +35,7 @@ beforeAll(async () => {
     tsa: createTsaClient({ url: server.url }),
   });
   rootPem = derToPem(await getRootCertificate());
-});
+}, 120_000); // creates the dev PKI (three RSA keys): slow on a busy machine
 afterAll(async () => {
   await server?.close();
   await ocsp?.close();
@@ -100,5 +100,5 @@ describe('sealing with the dev key provider and the built-in TSA over HTTP', () 
     const e = await exec('npx', ['tsx', 'scripts/verify.ts', path.join(dir, 'bad.pdf')], { env }).catch((x) => x);
     expect(e.code).toBe(1);
     expect(e.stdout).toContain('判定: 無効');
-  });
+  }, 240_000); // three CLI processes, each compiling TypeScript at start
 });

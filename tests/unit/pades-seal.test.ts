@@ -4,9 +4,10 @@
  * Keys and TSA: an openssl-made PKI and `openssl ts -reply` (tests/helpers/pades-test-pki.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { inspectPdf } from '../../lib/pdf';
+import path from 'node:path';
+import { inspectPdf, readGrowable } from '../../lib/pdf';
 import { addArchiveTimestamp, sealPdf, verifyPdf } from '../../lib/pades';
-import { VALID_CORPUS, corpusFile, INVALID_CORPUS, type InvalidName } from '../helpers/pdf-corpus';
+import { VALID_CORPUS, corpusDir, corpusFile, INVALID_CORPUS, type InvalidName } from '../helpers/pdf-corpus';
 import { findSignatures, independentlyVerify, pdfsig } from '../helpers/independent-verify';
 import { createTestPki } from '../helpers/pades-test-pki';
 
@@ -141,6 +142,19 @@ describe('sealPdf → B-LTA on every kind of PDF', () => {
     const info = await inspectPdf(signed, { fileName: '他社署名済み.pdf' });
     expect(info.signatureCount).toBe(2);
     expect(info.locks).toEqual([]);
+  });
+
+  it('appends in place to a growable buffer (readGrowable): no copy of the document, same result', async () => {
+    const file = path.join(corpusDir(), 'chromium.pdf');
+    const grow = await readGrowable(file);
+    const original = Buffer.from(grow); // a copy, for comparison
+    const out = await seal(grow);
+    expect(out.buffer).toBe(grow.buffer); // shares the input's memory
+    expect(Buffer.from(out.subarray(0, original.length)).equals(original)).toBe(true);
+    const r = await verifyPdf(out, { trustAnchors: [pki.rootDer] });
+    expect(r.valid).toBe(true);
+    expect(r.level).toBe('B-LTA');
+    expect((await independentlyVerify(Buffer.from(out), pki.rootPem)).failures).toEqual([]);
   });
 
   it.each(Object.keys(INVALID_CORPUS) as InvalidName[])('refuses %s', async (name) => {

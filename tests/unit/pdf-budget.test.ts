@@ -163,12 +163,12 @@ describe('structure limits', () => {
     expect(await inspectPdf(deepNesting(90))).toMatchObject({ pageCount: 1 });
   });
 
-  it('signature fields: 300 fields are refused, 50 are not', async () => {
+  it('signature fields: 300 fields are refused, 64 are not', async () => {
     const err = await refusal(inspectPdf(manySignatureFields(300)));
     expect(err.limit).toBe('signature_fields');
-    expect(err.message).toContain('署名欄の数が上限 50 を超えています');
-    expect((await inspectPdf(manySignatureFields(50))).signatureCount).toBe(50);
-    await refusal(inspectPdf(manySignatureFields(51)));
+    expect(err.message).toContain('署名欄の数が上限 64 を超えています');
+    expect((await inspectPdf(manySignatureFields(64))).signatureCount).toBe(64);
+    await refusal(inspectPdf(manySignatureFields(65)));
   });
 
   it('time: a wall-clock budget expires while parsing', () => {

@@ -159,7 +159,7 @@ describe('dev key provider', () => {
     const c = await pkiInfo(fresh);
     expect(c.tsa.fingerprint256).toBe(a.tsa.fingerprint256);
     expect((await readdir(path.join(fresh, 'pki'))).sort()).toEqual(['dev']);
-  });
+  }, 180_000); // two tsx processes start (and compile) at once
 });
 
 describe('CRL and OCSP', () => {
