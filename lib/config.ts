@@ -16,6 +16,12 @@ const schema = z.object({
   PORT: z.coerce.number().int().positive().default(3000),
   /** PostgreSQL. When unset, `npm run dev` starts embedded PostgreSQL and sets it. */
   DATABASE_URL: z.string().url().optional(),
+  /**
+   * The schema owner's URL: migrations and the application role's grants (lib/db prepareDatabase).
+   * Default: DATABASE_URL (one role — then the application could rewrite the 操作ログ; a warning says so).
+   * With embedded PostgreSQL both are set by `npm run dev`.
+   */
+  MIGRATION_DATABASE_URL: z.string().url().optional(),
   /** Root of local state (embedded PostgreSQL data, dev PKI, encrypted files). */
   DATA_DIR: z.string().default('var'),
   EMBEDDED_PG_PORT: z.coerce.number().int().positive().default(54329),

@@ -1,7 +1,8 @@
 /**
  * Starts the real app for end-to-end tests, exactly as `npm start` runs it (scripts/dev.ts --prod:
  * Next.js production server + the job worker in one process), against
- *   - a fresh database cloned from the migrated test template (createTestDatabase),
+ *   - a fresh database cloned from the migrated test template (createTestDatabase); the app connects
+ *     as the restricted application role (DATABASE_URL), the superuser is its MIGRATION_DATABASE_URL,
  *   - a real SMTP server in this process (tests/helpers/smtp.ts) via SMTP_URL,
  *   - a temporary DATA_DIR (encrypted files, dev master key, dev PKI).
  * The organisation 「川口市」 and an admin with a known password are created before start (the
@@ -31,9 +32,12 @@ export const E2E_ADMIN = { email: 'admin@kawaguchi.example', password: 'e2e-pass
 export interface AppServer {
   baseUrl: string;
   port: number;
-  /** Prisma client on the app's database (for assertions and fixtures). */
+  /** Prisma client on the app's database, as the app's role (for assertions and fixtures). */
   db: Db;
   databaseUrl: string;
+  /** The same database as the superuser (schema owner). */
+  ownerDb: Db;
+  ownerDatabaseUrl: string;
   smtp: TestSmtpServer;
   dataDir: string;
   organizationId: string;
@@ -128,7 +132,9 @@ export async function startAppServer(opts: { env?: Record<string, string> } = {}
     env: {
       ...process.env,
       NODE_ENV: 'production',
+      // The app as the restricted role (SELECT/INSERT only on the 操作ログ); the owner migrates and grants.
       DATABASE_URL: tdb.url,
+      MIGRATION_DATABASE_URL: tdb.ownerUrl,
       SMTP_URL: smtp.url,
       DATA_DIR: dataDir,
       PORT: String(port),
@@ -183,6 +189,8 @@ export async function startAppServer(opts: { env?: Record<string, string> } = {}
     port,
     db: tdb.prisma,
     databaseUrl: tdb.url,
+    ownerDb: tdb.owner,
+    ownerDatabaseUrl: tdb.ownerUrl,
     smtp,
     dataDir,
     organizationId: org.id,

@@ -19,11 +19,11 @@ describe('audit log', () => {
     );
     expect(await verifyAuditChain(t.prisma, orgId)).toBeNull();
     const first = await t.prisma.auditEvent.findFirstOrThrow({ where: { organizationId: orgId }, orderBy: { id: 'asc' } });
-    await expect(t.prisma.auditEvent.update({ where: { id: first.id }, data: { action: 'x' } })).rejects.toThrow(/append-only/);
-    await expect(t.prisma.auditEvent.delete({ where: { id: first.id } })).rejects.toThrow(/append-only/);
+    await expect(t.owner.auditEvent.update({ where: { id: first.id }, data: { action: 'x' } })).rejects.toThrow(/append-only/);
+    await expect(t.owner.auditEvent.delete({ where: { id: first.id } })).rejects.toThrow(/append-only/);
     // Tamper behind the trigger's back (as a superuser could) and the chain check notices.
-    await t.prisma.$executeRawUnsafe('ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_delete');
-    await t.prisma.$executeRawUnsafe(`UPDATE audit_events SET action = 'forged' WHERE id = ${first.id + 3n}`);
+    await t.owner.$executeRawUnsafe('ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_delete');
+    await t.owner.$executeRawUnsafe(`UPDATE audit_events SET action = 'forged' WHERE id = ${first.id + 3n}`);
     expect(await verifyAuditChain(t.prisma, orgId)).toBe(first.id + 3n);
   });
 });
