@@ -55,6 +55,12 @@ const schema = z.object({
   PKCS11_SLOT: z.coerce.number().int().nonnegative().optional(),
   PKCS11_PIN: z.string().optional(),
   PKCS11_KEY_LABEL: z.string().optional(),
+  /** 合意締結証明書 fonts (lib/certificate/font.ts): the primary (default IPAex Gothic) and the per-character
+   * fallback (default Noto Sans CJK JP from fonts-noto-cjk; 'none' = no fallback), with the face's PostScript
+   * name when the fallback is a collection (.ttc). */
+  CERTIFICATE_FONT_PATH: z.string().optional(),
+  CERTIFICATE_FALLBACK_FONT_PATH: z.string().optional(),
+  CERTIFICATE_FALLBACK_FONT_NAME: z.string().optional(),
   /** PEM file(s) of extra trust anchors for the verifier, separated by the path delimiter. */
   TRUST_ANCHORS: z.string().optional(),
   /** Cookie `Secure` flag; defaults to true when APP_URL is https. */
