@@ -142,7 +142,7 @@ export interface PrepareDatabaseResult {
   /** Migrations applied by this run. */
   applied: string[];
   appRole: string;
-  /** False when DATABASE_URL and MIGRATION_DATABASE_URL use the same role (not tamper-evident). */
+  /** False when DATABASE_URL and MIGRATION_DATABASE_URL use the same role (then no role is created and nothing granted). */
   separateRoles: boolean;
   /** appRoleProblems of DATABASE_URL's role after the grants (empty = restricted as intended). */
   problems: string[];
@@ -150,8 +150,9 @@ export interface PrepareDatabaseResult {
 
 /**
  * Roles, migrations and grants, before the app starts (see the module comment). `ownerUrl` and
- * `appUrl` point at the same database; when they use the same role, migrations still run but the
- * 操作ログ is then only protected by its triggers (reported in `problems`).
+ * `appUrl` point at the same database. When they use the same role, migrations run as that role: the
+ * owner (then the 操作ログ is only protected by its triggers: reported in `problems` and logged), or the
+ * restricted application role of a deployment that migrates separately (then nothing may be pending).
  */
 export async function prepareDatabase(opts: { ownerUrl: string; appUrl: string; log?: (m: string) => void }): Promise<PrepareDatabaseResult> {
   const log = opts.log ?? (() => {});
@@ -170,10 +171,10 @@ export async function prepareDatabase(opts: { ownerUrl: string; appUrl: string; 
   const applied = await migrate(opts.ownerUrl, { log });
   if (separateRoles) await grantAppPrivileges(opts.ownerUrl, app.user);
   const problems = await withClient(opts.appUrl, (c) => appRoleProblems(async (sql) => (await c.query(sql)).rows));
-  if (!separateRoles) {
+  if (problems.length && !separateRoles) {
     log(
-      'warning: DATABASE_URL and MIGRATION_DATABASE_URL use the same database role, which can rewrite the 操作ログ. ' +
-        'Give the application its own role (docs/database-roles.md).',
+      `warning: DATABASE_URL and MIGRATION_DATABASE_URL use the same database role ("${app.user}"), which can rewrite the 操作ログ ` +
+        `(${problems.join(', ')}). Give the application its own role (docs/database-roles.md).`,
     );
   } else if (problems.length) {
     log(`warning: the application role "${app.user}" can modify the 操作ログ (${problems.join(', ')}); see docs/database-roles.md`);

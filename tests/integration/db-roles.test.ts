@@ -97,6 +97,13 @@ describe('prepareDatabase', () => {
     }
   });
 
+  it('started with only the restricted application role (migrations applied separately): checks, applies nothing, no warning', async () => {
+    const logs: string[] = [];
+    const r = await prepareDatabase({ ownerUrl: t.url, appUrl: t.url, log: (m) => logs.push(m) });
+    expect(r).toMatchObject({ applied: [], separateRoles: false, problems: [] });
+    expect(logs).toEqual([]);
+  });
+
   it('one role for both URLs still works, with a warning that the log is not protected', async () => {
     const db = await createEmptyDatabase();
     try {
