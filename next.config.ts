@@ -20,6 +20,9 @@ const nextConfig: NextConfig = {
     '@signpdf/signpdf',
     '@signpdf/utils',
     '@cantoo/pdf-lib',
+    // fontkit reads font collections and its Unicode data at run time: bundled, the certificate fonts'
+    // character maps come out wrong (the entry check of lib/certificate then refuses plain Japanese).
+    '@cantoo/fontkit',
     'yazl',
   ],
   poweredByHeader: false,

@@ -18,8 +18,9 @@ const schema = z.object({
   DATABASE_URL: z.string().url().optional(),
   /**
    * The schema owner's URL: migrations and the application role's grants (lib/db prepareDatabase).
-   * Default: DATABASE_URL (one role — then the application could rewrite the 操作ログ; a warning says so).
-   * With embedded PostgreSQL both are set by `npm run dev`.
+   * Default: DATABASE_URL (one role: the owner — then the application could rewrite the 操作ログ, and a
+   * warning says so — or a restricted role when migrations are applied separately). With embedded
+   * PostgreSQL both are set by `npm run dev`. docs/database-roles.md.
    */
   MIGRATION_DATABASE_URL: z.string().url().optional(),
   /** Root of local state (embedded PostgreSQL data, dev PKI, encrypted files). */

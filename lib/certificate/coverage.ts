@@ -64,6 +64,8 @@ export function unprintableCharacters(text: string): string[] {
   let cov: CertificateCoverage;
   try {
     cov = certificateCoverage();
+    // A Japanese primary font that lacks あ and 漢 was not read correctly: do not refuse on its word.
+    if (!cov.primary.has(0x3042) || !cov.primary.has(0x6f22)) throw new Error('the primary font maps neither あ nor 漢');
   } catch (e) {
     if (!coverageFailed) console.error(`[certificate] cannot read the certificate fonts to check input: ${(e as Error).message}`);
     coverageFailed = true;
