@@ -7,7 +7,7 @@ ENV NEXT_TELEMETRY_DISABLED=1 \
 
 # Tools the product shells out to or verifies with (pdfsig, qpdf, fonts for the certificate).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends poppler-utils qpdf fonts-ipaexfont openssl ca-certificates \
+ && apt-get install -y --no-install-recommends poppler-utils qpdf fonts-ipaexfont fonts-noto-cjk openssl ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

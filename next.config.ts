@@ -21,6 +21,9 @@ const base: NextConfig = {
     '@signpdf/signpdf',
     '@signpdf/utils',
     '@cantoo/pdf-lib',
+    // fontkit reads font collections and its Unicode data at run time: bundled, the certificate fonts'
+    // character maps come out wrong (the entry check of lib/certificate then refuses plain Japanese).
+    '@cantoo/fontkit',
     'yazl',
     '@aws-sdk/client-s3',
     '@aws-sdk/lib-storage',

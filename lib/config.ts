@@ -18,6 +18,13 @@ const fields = z.object({
   HOST: z.string().trim().min(1).optional(),
   /** PostgreSQL. When unset, `npm run dev` starts embedded PostgreSQL and sets it. */
   DATABASE_URL: z.string().url().optional(),
+  /**
+   * The schema owner's URL: migrations and the application role's grants (lib/db prepareDatabase).
+   * Default: DATABASE_URL (one role: the owner — then the application could rewrite the 操作ログ, and a
+   * warning says so — or a restricted role when migrations are applied separately). With embedded
+   * PostgreSQL both are set by `npm run dev`. docs/database-roles.md.
+   */
+  MIGRATION_DATABASE_URL: z.string().url().optional(),
   /** Root of local state (embedded PostgreSQL data, dev PKI, encrypted files). */
   DATA_DIR: z.string().default('var'),
   EMBEDDED_PG_PORT: z.coerce.number().int().positive().default(54329),
@@ -76,6 +83,12 @@ const fields = z.object({
   PKCS11_SLOT: z.coerce.number().int().nonnegative().optional(),
   PKCS11_PIN: z.string().optional(),
   PKCS11_KEY_LABEL: z.string().optional(),
+  /** 合意締結証明書 fonts (lib/certificate/font.ts): the primary (default IPAex Gothic) and the per-character
+   * fallback (default Noto Sans CJK JP from fonts-noto-cjk; 'none' = no fallback), with the face's PostScript
+   * name when the fallback is a collection (.ttc). */
+  CERTIFICATE_FONT_PATH: z.string().optional(),
+  CERTIFICATE_FALLBACK_FONT_PATH: z.string().optional(),
+  CERTIFICATE_FALLBACK_FONT_NAME: z.string().optional(),
   /** PEM file(s) of extra trust anchors for the verifier, separated by the path delimiter. */
   TRUST_ANCHORS: z.string().optional(),
   /** Cookie `Secure` flag; defaults to true when APP_URL is https. */

@@ -1,7 +1,7 @@
 /**
  * `npm run dev` — the whole product on embedded defaults, from a fresh clone:
  *   1. PostgreSQL: DATABASE_URL, or embedded PostgreSQL (data under DATA_DIR/pg, port EMBEDDED_PG_PORT)
- *   2. migrations (lib/db migrate) and the demo organisation 「川口市」 with an admin (password printed once)
+ *   2. migrations and the app role's grants (lib/db prepareDatabase, as MIGRATION_DATABASE_URL) and the demo organisation 「川口市」 with an admin (password printed once)
  *   3. mail: SMTP_URL, or the built-in mail catcher (port MAIL_CATCHER_PORT, inbox at /dev/mail)
  *   4. the job worker (lib/jobs startWorker) in this process
  *   5. the PDF worker pool (lib/pdfpool), warmed up
@@ -51,7 +51,7 @@ function clientIp(req: http.IncomingMessage, hops: number): string {
 async function main() {
   // Imports that read the configuration come after NODE_ENV is fixed.
   const { getConfig, resetConfig } = await import('../lib/config');
-  const { migrate } = await import('../lib/db');
+  const { prepareDatabase } = await import('../lib/db');
   const { startEmbeddedPostgres, startMailCatcher, mailDir } = await import('../lib/devserver');
   const { seedDemo, printCredentials } = await import('./seed');
 
@@ -82,14 +82,20 @@ async function main() {
       handleSignals: false,
     });
     stops.push({ name: 'PostgreSQL', stop: () => pg.stop() });
-    process.env.DATABASE_URL = pg.urlFor('tachiai');
+    // The app connects as the restricted role; the superuser owns the schema and migrates.
+    process.env.DATABASE_URL = pg.appUrlFor('tachiai');
+    process.env.MIGRATION_DATABASE_URL = pg.urlFor('tachiai');
   } else {
     log('using DATABASE_URL');
   }
   const databaseUrl = process.env.DATABASE_URL;
 
-  const applied = await migrate(databaseUrl, { log: (m) => log(m) });
+  // Roles + migrations + grants as the owner (MIGRATION_DATABASE_URL, default DATABASE_URL); web and
+  // worker then use DATABASE_URL's role, which may only SELECT and INSERT the 操作ログ.
+  const { applied } = await prepareDatabase({ ownerUrl: process.env.MIGRATION_DATABASE_URL ?? databaseUrl, appUrl: databaseUrl, log });
   if (!applied.length) log('migrations up to date');
+  // Neither the web server nor the worker process needs the owner's credentials from here on.
+  delete process.env.MIGRATION_DATABASE_URL;
 
   if (!process.env.SMTP_URL) {
     const dir = mailDir(cfg.dataDir);

@@ -1,12 +1,16 @@
 /**
- * 合意締結証明書 (completion certificate) as a PDF: A4, Japanese, IPAex Gothic embedded as a subset.
+ * 合意締結証明書 (completion certificate) as a PDF: A4, Japanese, IPAex Gothic embedded as a subset,
+ * with Noto Sans CJK JP (subset, embedded only when needed) for the characters IPAex lacks
+ * (lib/certificate/font.ts, coverage.ts). A character no font has is drawn as 〓 and listed by code
+ * point at the end of the certificate. The text layer carries the real characters.
  * The PDF is produced unsigned; lib/envelopes/sealing seals it like the documents. pdf-lib may
  * write the whole file here because nothing is signed yet.
  */
 import fontkit from '@cantoo/fontkit';
 import { PDFDocument, rgb, type PDFFont, type PDFPage } from '@cantoo/pdf-lib';
 import { formatDate, formatDateTime, formatWareki, formatYen } from '../format';
-import { loadCertificateFont } from './font';
+import { clusters, codePointLabel, type Cluster } from './coverage';
+import { certificateCoverage, loadCertificateFonts, type CertificateCoverage } from './font';
 import type { CertificateData, CertificateParty } from './types';
 
 const A4: [number, number] = [595.28, 841.89];
@@ -33,12 +37,70 @@ export function describeAuthMethod(method: string | null | undefined): string {
     .join(' ＋ ');
 }
 
+/** What wrapText measures with: a PDFFont, or the Typesetter's font chain. */
+export interface TextMeasure {
+  widthOfTextAtSize(text: string, size: number): number;
+}
+
+/** The geta mark: the customary stand-in for a character that cannot be printed. */
+const REPLACEMENT = '〓';
+
+/**
+ * Draws text with the primary font and, per cluster, the fallback font; clusters no font has become
+ * REPLACEMENT and are remembered (`missing`) for the note on the certificate.
+ */
+class Typesetter implements TextMeasure {
+  readonly missing = new Set<string>();
+  constructor(
+    private readonly fonts: { primary: PDFFont; fallback?: PDFFont },
+    private readonly cov: CertificateCoverage,
+  ) {}
+
+  /** Consecutive clusters of the same font, as drawable runs. */
+  runs(text: string): { font: PDFFont; text: string }[] {
+    const out: { font: PDFFont; text: string }[] = [];
+    for (const c of clusters(text, this.cov)) {
+      const drawn: Cluster = c.font === 'fallback' && !this.fonts.fallback ? { ...c, font: null } : c;
+      if (drawn.font === null) this.missing.add(c.text.replace(/\p{Variation_Selector}/gu, ''));
+      const font = drawn.font === 'fallback' ? this.fonts.fallback! : this.fonts.primary;
+      const t = drawn.font === null ? (this.cov.primary.has(REPLACEMENT.codePointAt(0)!) ? REPLACEMENT : '?') : drawn.text;
+      const last = out[out.length - 1];
+      if (last && last.font === font) last.text += t;
+      else out.push({ font, text: t });
+    }
+    return out;
+  }
+
+  widthOfTextAtSize(text: string, size: number): number {
+    return this.runs(text).reduce((w, r) => w + r.font.widthOfTextAtSize(r.text, size), 0);
+  }
+
+  draw(page: PDFPage, text: string, opts: { x: number; y: number; size: number; color: ReturnType<typeof rgb> }): void {
+    let x = opts.x;
+    for (const r of this.runs(text)) {
+      page.drawText(r.text, { ...opts, x, font: r.font });
+      x += r.font.widthOfTextAtSize(r.text, opts.size);
+    }
+  }
+}
+
+/** Every string in the certificate data (to know before layout whether the fallback font is needed). */
+function strings(value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) value.forEach((v) => strings(v, out));
+  else if (value && typeof value === 'object' && !(value instanceof Date)) Object.values(value).forEach((v) => strings(v, out));
+  return out;
+}
+
+const graphemes = new Intl.Segmenter('ja', { granularity: 'grapheme' });
+
 /** Break text into lines no wider than `width` (character-based: fits Japanese and long hashes). */
-export function wrapText(text: string, font: PDFFont, size: number, width: number): string[] {
+export function wrapText(text: string, font: TextMeasure, size: number, width: number): string[] {
   const out: string[] = [];
   for (const para of text.split('\n')) {
     let line = '';
-    for (const ch of Array.from(para)) {
+    // Grapheme clusters: a base character never parts from its variation selector or combining marks.
+    for (const { segment: ch } of graphemes.segment(para)) {
       const next = line + ch;
       if (line && font.widthOfTextAtSize(next, size) > width) {
         out.push(line);
@@ -58,7 +120,7 @@ class Layout {
   pages: PDFPage[] = [];
   constructor(
     private doc: PDFDocument,
-    readonly font: PDFFont,
+    readonly font: Typesetter,
   ) {
     this.newPage();
   }
@@ -84,7 +146,7 @@ class Layout {
     const lh = size * 1.45;
     for (const line of wrapText(s, this.font, size, width)) {
       this.ensure(lh);
-      this.page.drawText(line, { x, y: this.y - size, size, font: this.font, color: opts.color ?? INK });
+      this.font.draw(this.page, line, { x, y: this.y - size, size, color: opts.color ?? INK });
       this.y -= lh;
     }
     this.y -= opts.gap ?? 0;
@@ -93,14 +155,14 @@ class Layout {
   centered(s: string, size: number): void {
     const w = this.font.widthOfTextAtSize(s, size);
     this.ensure(size * 1.6);
-    this.page.drawText(s, { x: (A4[0] - w) / 2, y: this.y - size, size, font: this.font, color: INK });
+    this.font.draw(this.page, s, { x: (A4[0] - w) / 2, y: this.y - size, size, color: INK });
     this.y -= size * 1.6;
   }
 
   heading(s: string): void {
     this.ensure(40);
     this.y -= 10;
-    this.page.drawText(s, { x: MARGIN_X, y: this.y - 12, size: 12, font: this.font, color: INK });
+    this.font.draw(this.page, s, { x: MARGIN_X, y: this.y - 12, size: 12, color: INK });
     this.y -= 17;
     this.page.drawLine({ start: { x: MARGIN_X, y: this.y }, end: { x: A4[0] - MARGIN_X, y: this.y }, thickness: 0.8, color: RULE });
     this.y -= 6;
@@ -114,10 +176,10 @@ class Layout {
     const valueX = x + LABEL_W;
     const lines = wrapText(value || '—', this.font, size, A4[0] - MARGIN_X - valueX);
     this.ensure(lh * Math.min(lines.length, 3));
-    this.page.drawText(label, { x, y: this.y - size, size, font: this.font, color: MUTED });
+    this.font.draw(this.page, label, { x, y: this.y - size, size, color: MUTED });
     for (const line of lines) {
       this.ensure(lh);
-      this.page.drawText(line, { x: valueX, y: this.y - size, size, font: this.font, color: INK });
+      this.font.draw(this.page, line, { x: valueX, y: this.y - size, size, color: INK });
       this.y -= lh;
     }
   }
@@ -144,10 +206,22 @@ function partyHeading(p: CertificateParty, i: number): string {
   return `${i + 1}. ${p.name}　（${side}・${role}・順序 ${p.order}）`;
 }
 
-export async function renderCompletionCertificate(data: CertificateData): Promise<{ pdf: Uint8Array; pageCount: number }> {
+export interface RenderedCertificate {
+  pdf: Uint8Array;
+  pageCount: number;
+  /** Characters no certificate font has, printed as 〓 (and listed on the certificate). Empty normally. */
+  unprintable: string[];
+}
+
+export async function renderCompletionCertificate(data: CertificateData): Promise<RenderedCertificate> {
   const doc = await PDFDocument.create();
   doc.registerFontkit(fontkit);
-  const font = await doc.embedFont(await loadCertificateFont(), { subset: true });
+  const files = await loadCertificateFonts();
+  const cov = certificateCoverage();
+  const primary = await doc.embedFont(files.primary.bytes, { subset: true, postscriptName: files.primary.postscriptName });
+  const needsFallback = files.fallback && strings(data).some((str) => clusters(str, cov).some((c) => c.font === 'fallback'));
+  const fallback = needsFallback ? await doc.embedFont(files.fallback!.bytes, { subset: true, postscriptName: files.fallback!.postscriptName }) : undefined;
+  const font = new Typesetter({ primary, fallback }, cov);
   doc.setTitle(`合意締結証明書 ${data.envelope.documentNumber}`);
   doc.setSubject(data.envelope.title);
   doc.setAuthor(data.serviceName);
@@ -236,13 +310,23 @@ export async function renderCompletionCertificate(data: CertificateData): Promis
   L.space(6);
   L.text('本証明書自体にも同じ方式で電子署名とタイムスタンプが付与されています。', { size: 8.5, color: MUTED });
 
+  const unprintable = [...font.missing];
+  if (unprintable.length) {
+    L.heading('印字できない文字');
+    L.text(
+      `この証明書のフォントにない文字を「${REPLACEMENT}」で示しています。記録上の文字（Unicode）: ` +
+        unprintable.map(codePointLabel).join('、'),
+      { size: 9 },
+    );
+  }
+
   const total = L.pages.length;
   L.pages.forEach((page, i) => {
     const footer = `合意締結証明書　書類ID ${e.documentNumber}　${i + 1} / ${total}`;
     const w = font.widthOfTextAtSize(footer, 8);
-    page.drawText(footer, { x: (A4[0] - w) / 2, y: 28, size: 8, font, color: MUTED });
+    font.draw(page, footer, { x: (A4[0] - w) / 2, y: 28, size: 8, color: MUTED });
   });
 
   const pdf = await doc.save({ useObjectStreams: false });
-  return { pdf, pageCount: total };
+  return { pdf, pageCount: total, unprintable };
 }

@@ -38,7 +38,10 @@ export async function migrate(databaseUrl: string, opts: { log?: (msg: string) =
   const applied: string[] = [];
   try {
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_ID]);
-    await client.query(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+    // Only when missing: a role without CREATE on the schema (the application's) may still check that
+    // everything is applied.
+    const { rows: exists } = await client.query<{ t: string | null }>(`SELECT to_regclass('"_prisma_migrations"')::text AS t`);
+    if (!exists[0].t) await client.query(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
       "id" VARCHAR(36) PRIMARY KEY NOT NULL,
       "checksum" VARCHAR(64) NOT NULL,
       "finished_at" TIMESTAMPTZ,
@@ -74,7 +77,11 @@ export async function migrate(databaseUrl: string, opts: { log?: (msg: string) =
         await client.query('COMMIT');
       } catch (e) {
         await client.query('ROLLBACK');
-        throw new Error(`Migration ${m.name} failed: ${(e as Error).message}`);
+        const denied = (e as { code?: string }).code === '42501';
+        throw new Error(
+          `Migration ${m.name} failed: ${(e as Error).message}` +
+            (denied ? ' (migrations run as the schema owner: set MIGRATION_DATABASE_URL, see docs/database-roles.md)' : ''),
+        );
       }
       log(`applied ${m.name}`);
       applied.push(m.name);

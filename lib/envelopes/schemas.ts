@@ -4,6 +4,7 @@
  * `fieldErrorsOf` / `parseInput` turn a failure into AppError('validation', …, { fieldErrors }).
  */
 import { z } from 'zod';
+import { unprintableCharacters, unprintableMessage } from '../certificate';
 import { AppError } from '../errors';
 
 const nfkc = (v: string) => v.normalize('NFKC');
@@ -29,6 +30,12 @@ const optionalText = (label: string, max: number, multiline = false) =>
     .union([z.string(), z.null()]).optional()
     .transform((v) => (typeof v === 'string' && v.trim() !== '' ? clean(multiline)(v).trim() : null))
     .refine((v) => v === null || v.length <= max, { error: `${label}は${max}文字以内で入力してください。` });
+
+/** Printed on the 合意締結証明書: refuse characters no certificate font has (emoji…) rather than print boxes. */
+const onCertificate = (label: string) => (v: string | null, ctx: z.RefinementCtx) => {
+  const bad = v ? unprintableCharacters(v) : [];
+  if (bad.length) ctx.addIssue({ code: 'custom', message: unprintableMessage(label, bad) });
+};
 
 /** Integer 円 ≥ 0 from a number, bigint or a form string (commas, 円, full-width digits allowed). Empty → null. */
 export const yenSchema = (label: string) =>
@@ -92,9 +99,9 @@ export const formBoolean = (def: boolean) =>
 
 export const envelopeInputSchema = z.object({
   /** 案件名 */
-  title: requiredText('案件名', 200),
+  title: requiredText('案件名', 200).superRefine(onCertificate('案件名')),
   /** 取引先 */
-  counterparty: requiredText('取引先', 200),
+  counterparty: requiredText('取引先', 200).superRefine(onCertificate('取引先')),
   /** 取引年月日 */
   transactionDate: dateOnlySchema('取引年月日'),
   /** 取引金額 (integer 円) */
@@ -134,12 +141,12 @@ export const recipientInputSchema = z.object({
     .max(100, { error: '順番は100以下で入力してください。' })
     .default(1),
   /** 氏名 */
-  name: requiredText('氏名', 100),
+  name: requiredText('氏名', 100).superRefine(onCertificate('氏名')),
   email: emailSchema,
   /** 役職 / 職氏名 */
-  title: optionalText('役職', 100),
+  title: optionalText('役職', 100).superRefine(onCertificate('役職')),
   /** 会社名 / 所属 */
-  company: optionalText('会社名', 200),
+  company: optionalText('会社名', 200).superRefine(onCertificate('会社名')),
   /** アクセスコード (told to the signer out of band); stored as an argon2 hash. */
   accessCode: z
     .union([z.string(), z.null()]).optional()

@@ -7,7 +7,7 @@ import pg from 'pg';
 import type { Db } from '../db';
 import { getConfig } from '../config';
 import { deliverDueEmails, OUTBOX_CHANNEL, redactError, type MailTransport } from '../mail';
-import { JOBS_CHANNEL, runDueJobs, runPeriodicTasks } from './queue';
+import { JOBS_CHANNEL, registerPeriodicTask, runDueJobs, runPeriodicTasks } from './queue';
 
 export interface WorkerOptions {
   pollMs?: number;
@@ -29,7 +29,26 @@ export interface WorkerHandle {
 /** Modules that register job handlers at load time. */
 async function loadDefaultHandlers(): Promise<void> {
   await import('../envelopes');
+  await registerAuditVerifyTask();
 }
+
+// ── 操作ログ: daily chain verification + RFC 3161 anchoring of each organisation's head (lib/audit).
+// Registered here because lib/audit cannot import lib/jobs (lib/jobs → lib/mail → lib/audit). The
+// round at worker start is skipped (the built-in TSA is served by the web process, which may not be
+// listening yet): the first run is AUDIT_VERIFY_TASK.everyMs later, then each organisation daily.
+async function registerAuditVerifyTask(): Promise<void> {
+  const { verifyAndAnchorAuditChains, AUDIT_VERIFY_TASK } = await import('../audit');
+  const startedAt = Date.now();
+  registerPeriodicTask(
+    AUDIT_VERIFY_TASK.name,
+    async (db, now) => {
+      if (now.getTime() - startedAt < AUDIT_VERIFY_TASK.everyMs / 2) return;
+      await verifyAndAnchorAuditChains(db, { now, log: (m) => console.log(`[worker] ${m}`) });
+    },
+    { everyMs: AUDIT_VERIFY_TASK.everyMs },
+  );
+}
+// ── end 操作ログ task
 
 export async function startWorker(db: Db, opts: WorkerOptions = {}): Promise<WorkerHandle> {
   const pollMs = opts.pollMs ?? getConfig().WORKER_POLL_MS;

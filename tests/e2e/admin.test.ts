@@ -1,22 +1,35 @@
 /**
  * 管理 (/admin) against the real app: the admin adds a staff member (initial password shown once), signs
  * out, and the new member signs in with it — without 管理 / 操作ログ in the menu, and /admin is a 404 for
- * them. The settings form refuses an IP allowlist that would lock the admin out.
+ * them. The settings form refuses an IP allowlist that would lock the admin out. The 操作ログ panel shows
+ * the last chain verification, its time-stamp and a break.
  */
+import { randomBytes } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditEventHash, verifyAndAnchorAuditChains } from '../../lib/audit';
 import { createStaffUser } from '../../lib/auth';
+import { resetConfig } from '../../lib/config';
+import { createTsaClient } from '../../lib/tsa';
 import { startAppServer, type AppServer } from '../helpers/app-server';
 import { launchBrowser, newPage, loginAs } from '../helpers/browser';
 
 let app: AppServer;
 let browser: Browser;
+// The test process verifies the app's 操作ログ too: same master key (→ same chain key).
+const MASTER_KEY = randomBytes(32).toString('base64');
+const prevKey = process.env.MASTER_KEY;
 
 beforeAll(async () => {
-  [app, browser] = await Promise.all([startAppServer(), launchBrowser()]);
+  [app, browser] = await Promise.all([startAppServer({ env: { MASTER_KEY } }), launchBrowser()]);
+  process.env.MASTER_KEY = MASTER_KEY;
+  resetConfig();
 });
 
 afterAll(async () => {
+  if (prevKey === undefined) delete process.env.MASTER_KEY;
+  else process.env.MASTER_KEY = prevKey;
+  resetConfig();
   await browser?.close();
   if (app && process.env.E2E_DEBUG) console.log(app.output());
   await app?.stop();
@@ -98,6 +111,55 @@ describe('管理 (e2e)', () => {
     } finally {
       await staff.context.close();
       await admin.context.close();
+    }
+  });
+
+  it('操作ログ panel: the last verification (result, head, time-stamp) and, after a superuser edit, the first broken event', async () => {
+    // The app's database role is the restricted one (no warning at start-up, none on the page).
+    expect(app.output()).not.toMatch(/can modify the 操作ログ|same database role/);
+    const { context, page } = await newPage(browser, app.baseUrl);
+    try {
+      await login(page, app.admin.email, app.admin.password);
+      await page.goto('/admin');
+      const panel = page.getByTestId('audit-integrity');
+      await expect(panel.getByRole('heading', { name: '操作ログの改ざん検証' }).isVisible()).resolves.toBe(true);
+      await expect(panel.textContent()).resolves.toContain('まだ検証されていません');
+      await expect(panel.getByRole('alert').count()).resolves.toBe(0);
+
+      // The daily task, time-stamping with the app's built-in TSA over HTTP.
+      const root = new Uint8Array(await (await fetch(`${app.baseUrl}/pki/root.crt`)).arrayBuffer());
+      const tsa = createTsaClient({ url: `${app.baseUrl}/api/tsa` });
+      const first = await verifyAndAnchorAuditChains(app.db, { tsa, trustAnchors: [root] });
+      expect(first).toMatchObject({ verified: 1, broken: 0, anchored: 1 });
+      await page.reload();
+      await expect(panel.getByTestId('audit-result').textContent()).resolves.toMatch(/✓ 異常なし（\d+件を検証）/);
+      await expect(panel.getByTestId('audit-anchored').textContent()).resolves.toMatch(/^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}/);
+      const v = await app.db.auditVerification.findFirstOrThrow({ where: { organizationId: app.organizationId } });
+      await expect(panel.textContent()).resolves.toContain(`番号 ${v.headEventId}（ハッシュ値 ${v.headHash!.slice(0, 16)}…）`);
+
+      // A superuser rewrites a login event and recomputes the chain with plain SHA-256.
+      const login1 = await app.db.auditEvent.findFirstOrThrow({ where: { organizationId: app.organizationId, action: 'auth.login' }, orderBy: { id: 'asc' } });
+      const rows = await app.ownerDb.auditEvent.findMany({ where: { organizationId: app.organizationId, id: { gte: login1.id } }, orderBy: { id: 'asc' } });
+      let prev = login1.prevHash;
+      await app.ownerDb.$transaction(async (tx) => {
+        await tx.$executeRawUnsafe('ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_delete');
+        for (const r of rows) {
+          const e = r.id === login1.id ? { ...r, ip: '192.0.2.99' } : r;
+          const hash = auditEventHash(1, null, prev, e);
+          await tx.auditEvent.update({ where: { id: r.id }, data: { ip: e.ip, prevHash: prev, hash } });
+          prev = hash;
+        }
+        await tx.$executeRawUnsafe('ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update_delete');
+      });
+      const second = await verifyAndAnchorAuditChains(app.db, { tsa, trustAnchors: [root], force: true });
+      expect(second).toMatchObject({ broken: 1, anchored: 0 });
+      await page.reload();
+      await expect(panel.getByTestId('audit-result').textContent()).resolves.toBe('✕ 改ざんを検出しました');
+      await expect(panel.getByTestId('audit-first-broken').textContent()).resolves.toMatch(
+        new RegExp(`^番号 ${login1.id}（ログイン、.+）: (記録の内容がハッシュ値と一致しません|鍵付きの記録の後に鍵なしの記録があります)`),
+      );
+    } finally {
+      await context.close();
     }
   });
 });

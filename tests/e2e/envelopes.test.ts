@@ -108,6 +108,11 @@ describe('staff envelopes (e2e)', () => {
       await page.getByRole('button', { name: '下書き保存' }).click();
       await expect.poll(() => page.locator('#pe-1-email').textContent()).toContain('メールアドレス');
       await page.locator('#p-1-email').fill('mayor@city.kawaguchi.example');
+      // A character the 合意締結証明書 cannot print is refused at entry (𠮷 is fine: the fallback font has it).
+      await page.locator('#p-0-name').fill('𠮷川 太郎😀');
+      await page.getByRole('button', { name: '下書き保存' }).click();
+      await expect.poll(() => page.locator('#pe-0-name').textContent()).toContain('印字できない文字が含まれています: 「😀」（U+1F600）');
+      await page.locator('#p-0-name').fill('𠮷川 太郎');
       await page.getByRole('button', { name: '下書き保存' }).click();
       await expect.poll(() => page.getByTestId('editor-message').textContent()).toContain('下書きを保存しました');
 

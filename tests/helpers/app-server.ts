@@ -2,7 +2,8 @@
  * Starts the real app for end-to-end tests, exactly as `npm start` runs it (scripts/dev.ts --prod:
  * the Next.js production server in the runner's process, the job worker as a child process), or with
  * `mode: 'dev'` as `npm run dev` runs it (`next dev`, worker in-process), against
- *   - a fresh database cloned from the migrated test template (createTestDatabase),
+ *   - a fresh database cloned from the migrated test template (createTestDatabase); the app connects
+ *     as the restricted application role (DATABASE_URL), the superuser is its MIGRATION_DATABASE_URL,
  *   - a real SMTP server in this process (tests/helpers/smtp.ts) via SMTP_URL,
  *   - a temporary DATA_DIR (encrypted files, dev master key, dev PKI).
  * The organisation 「川口市」 and an admin with a known password are created before start (the
@@ -34,9 +35,12 @@ export interface AppServer {
   port: number;
   /** The runner's process: the web server (for memory measurements). */
   pid: number;
-  /** Prisma client on the app's database (for assertions and fixtures). */
+  /** Prisma client on the app's database, as the app's role (for assertions and fixtures). */
   db: Db;
   databaseUrl: string;
+  /** The same database as the superuser (schema owner). */
+  ownerDb: Db;
+  ownerDatabaseUrl: string;
   smtp: TestSmtpServer;
   dataDir: string;
   organizationId: string;
@@ -139,7 +143,9 @@ export async function startAppServer(opts: StartOptions = {}): Promise<AppServer
     env: {
       ...process.env,
       NODE_ENV: dev ? 'development' : 'production',
+      // The app as the restricted role (SELECT/INSERT only on the 操作ログ); the owner migrates and grants.
       DATABASE_URL: tdb.url,
+      MIGRATION_DATABASE_URL: tdb.ownerUrl,
       SMTP_URL: smtp.url,
       DATA_DIR: dataDir,
       PORT: String(port),
@@ -195,6 +201,8 @@ export async function startAppServer(opts: StartOptions = {}): Promise<AppServer
     pid: child.pid!,
     db: tdb.prisma,
     databaseUrl: tdb.url,
+    ownerDb: tdb.owner,
+    ownerDatabaseUrl: tdb.ownerUrl,
     smtp,
     dataDir,
     organizationId: org.id,

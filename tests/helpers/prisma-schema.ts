@@ -95,7 +95,7 @@ export function expectedPgType(f: PField, enums: Record<string, string[]>): { da
     case 'String':
       return { dataType: f.nativeType === 'Uuid' ? 'uuid' : 'text' };
     case 'Int':
-      return { dataType: 'integer' };
+      return { dataType: f.nativeType === 'SmallInt' ? 'smallint' : 'integer' };
     case 'BigInt':
       return { dataType: 'bigint' };
     case 'Boolean':
@@ -104,6 +104,8 @@ export function expectedPgType(f: PField, enums: Record<string, string[]>): { da
       return { dataType: 'double precision' };
     case 'Json':
       return { dataType: 'jsonb' };
+    case 'Bytes':
+      return { dataType: 'bytea' };
     case 'DateTime':
       if (f.nativeType === 'Date') return { dataType: 'date' };
       if (f.nativeType === 'Timestamptz') return { dataType: 'timestamp with time zone' };

@@ -266,10 +266,16 @@ describe('archive timestamp renewal', () => {
     const db = tdb.prisma;
     const r = await db.archiveRenewal.findFirst();
     if (!r) throw new Error('the previous test leaves renewals');
-    await expect(db.$executeRawUnsafe(`UPDATE archive_renewals SET sha256 = 'x' WHERE id = '${r.id}'`)).rejects.toThrow(/append-only/);
-    await expect(db.$executeRawUnsafe(`UPDATE archive_renewals SET blob_id = previous_blob_id WHERE id = '${r.id}'`)).rejects.toThrow(/append-only/);
-    await expect(db.$executeRawUnsafe(`DELETE FROM archive_renewals WHERE id = '${r.id}'`)).rejects.toThrow(/append-only/);
-    await expect(db.$executeRawUnsafe(`TRUNCATE archive_renewals`)).rejects.toThrow(/append-only/);
+    // The app's role has no UPDATE/DELETE/TRUNCATE privilege; the owner is stopped by the trigger.
+    for (const sql of [
+      `UPDATE archive_renewals SET sha256 = 'x' WHERE id = '${r.id}'`,
+      `UPDATE archive_renewals SET blob_id = previous_blob_id WHERE id = '${r.id}'`,
+      `DELETE FROM archive_renewals WHERE id = '${r.id}'`,
+      'TRUNCATE archive_renewals',
+    ]) {
+      await expect(db.$executeRawUnsafe(sql)).rejects.toThrow(/permission denied/);
+      await expect(tdb.owner.$executeRawUnsafe(sql)).rejects.toThrow(/append-only/);
+    }
     await expect(deleteBlob(db, r.blobId)).rejects.toThrow(/sealed_file/);
     await expect(db.$executeRawUnsafe(`UPDATE stored_blobs SET sha256 = 'x' WHERE id = '${r.blobId}'`)).rejects.toThrow(/sealed_file/);
     expect(await db.archiveRenewal.findUniqueOrThrow({ where: { id: r.id } })).toEqual(r);

@@ -154,9 +154,11 @@ describe('corrections of the search fields (append-only history)', () => {
     const env = await registerPaperContract(db, admin, paperInput, { fileName: 's.pdf', bytes: await makePdf() });
     const { corrections } = await correctEnvelopeFields(db, admin, env.id, { amount: 1_000 }, '訂正');
     const id = corrections[0].id;
-    await expect(db.$executeRawUnsafe(`UPDATE envelope_corrections SET new_value = '999' WHERE id = '${id}'`)).rejects.toThrow(/append-only/);
-    await expect(db.$executeRawUnsafe(`DELETE FROM envelope_corrections WHERE id = '${id}'`)).rejects.toThrow(/append-only/);
-    await expect(db.$executeRawUnsafe(`TRUNCATE envelope_corrections`)).rejects.toThrow(/append-only/);
+    // The app's role has no UPDATE/DELETE/TRUNCATE privilege; the owner is stopped by the trigger.
+    for (const sql of [`UPDATE envelope_corrections SET new_value = '999' WHERE id = '${id}'`, `DELETE FROM envelope_corrections WHERE id = '${id}'`, 'TRUNCATE envelope_corrections']) {
+      await expect(db.$executeRawUnsafe(sql)).rejects.toThrow(/permission denied/);
+      await expect(t.owner.$executeRawUnsafe(sql)).rejects.toThrow(/append-only/);
+    }
     await expect(db.envelopeCorrection.delete({ where: { id } })).rejects.toThrow();
     expect((await db.envelopeCorrection.findUniqueOrThrow({ where: { id } })).newValue).toBe('1000');
   });

@@ -4,7 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { PDFDocument } from '@cantoo/pdf-lib';
 import { describe, expect, it } from 'vitest';
-import { describeAuthMethod, renderCompletionCertificate, type CertificateData } from '../../lib/certificate';
+import { resetConfig } from '../../lib/config';
+import {
+  describeAuthMethod,
+  renderCompletionCertificate,
+  unprintableCharacters,
+  unprintableMessage,
+  type CertificateData,
+} from '../../lib/certificate';
 
 const sha = (c: string) => c.repeat(64);
 
@@ -108,5 +115,76 @@ describe('合意締結証明書', () => {
   it('names authentication methods in Japanese', () => {
     expect(describeAuthMethod('email_link+email_otp')).toBe('メールリンク認証 ＋ メールワンタイムコード（高度な認証）');
     expect(describeAuthMethod(null)).toBe('—');
+  });
+});
+
+/** Names as they are registered in Japan: JIS X 0213 (IPAex has them), Extension B beyond it (𠮷), an IVS. */
+const NAMES = {
+  name: '𠮷田 髙橋﨑',
+  company: '株式会社𡈽屋 葛\u{E0100}城',
+  title: '代表取締役 𩸽',
+  counterparty: '𠮷野𠮷商店',
+};
+
+function withNames(data: CertificateData, names = NAMES): CertificateData {
+  data.envelope.counterparty = names.counterparty;
+  data.parties[0] = { ...data.parties[0], name: names.name, company: names.company, title: names.title };
+  return data;
+}
+
+describe('合意締結証明書: every character of a Japanese name, never a silent box', () => {
+  it('draws what IPAex lacks (𠮷, Extension B) with Noto Sans CJK JP; the text layer carries the real characters', async () => {
+    const plain = await renderCompletionCertificate(sample());
+    const { pdf, unprintable } = await renderCompletionCertificate(withNames(sample()));
+    expect(unprintable).toEqual([]);
+    const text = pdftotext(pdf);
+    for (const s of ['𠮷田 髙橋﨑', '株式会社𡈽屋', '代表取締役 𩸽', '𠮷野𠮷商店']) expect(text).toContain(s);
+    expect(text).toContain('葛'); // the IVS keeps its base character
+    expect(text).not.toContain('〓');
+    const fonts = pdffonts(pdf);
+    expect(fonts).toMatch(/IPAexGothic\S*\s+CID TrueType\s+Identity-H\s+yes\s/);
+    expect(fonts).toMatch(/NotoSansCJKjp-Regular\S*\s+CID Type 0C\s+Identity-H\s+yes\s/);
+    // Only when needed: a certificate without such characters embeds IPAex alone.
+    expect(pdffonts(plain.pdf)).not.toMatch(/NotoSans/);
+    // Size: the Noto subset adds its CFF subroutines (~60 KB), not the 19 MB collection.
+    console.log(`certificate size: ${plain.pdf.byteLength} bytes (IPAex only), ${pdf.byteLength} bytes (with the Noto fallback)`);
+    expect(pdf.byteLength - plain.pdf.byteLength).toBeLessThan(150_000);
+  });
+
+  it('a character no font has (emoji) is printed as 〓 and listed by code point on the certificate', async () => {
+    const { pdf, unprintable } = await renderCompletionCertificate(withNames(sample(), { ...NAMES, name: '山田😀太郎', title: '👨‍👩‍👧' }));
+    expect(unprintable).toEqual(['😀', '👨', '👩', '👧']);
+    const text = pdftotext(pdf).replace(/\s+/g, '');
+    expect(text).toContain('山田〓太郎');
+    expect(text).toContain('〓〓〓');
+    expect(text).toContain('印字できない文字');
+    expect(text).toContain('U+1F600、U+1F468、U+1F469、U+1F467');
+  });
+
+  it('without the fallback font (CERTIFICATE_FALLBACK_FONT_PATH=none) 𠮷 is replaced visibly, and refused at entry', async () => {
+    process.env.CERTIFICATE_FALLBACK_FONT_PATH = 'none';
+    resetConfig();
+    try {
+      const { pdf, unprintable } = await renderCompletionCertificate(withNames(sample()));
+      expect(unprintable).toEqual(['𠮷']);
+      expect(pdftotext(pdf)).toContain('〓田 髙橋﨑');
+      expect(pdffonts(pdf)).not.toMatch(/NotoSans/);
+      expect(unprintableCharacters('𠮷田')).toEqual(['𠮷']);
+    } finally {
+      delete process.env.CERTIFICATE_FALLBACK_FONT_PATH;
+      resetConfig();
+    }
+    expect(unprintableCharacters('𠮷田')).toEqual([]);
+  });
+
+  it('unprintableCharacters: names pass, emoji and other symbols no font has are named once each', () => {
+    expect(unprintableCharacters('𠮷田 髙橋 﨑 𡈽 葛\u{E0100}城 ｱｲｳ ①㈱ Ā é — 〓')).toEqual([]);
+    expect(unprintableCharacters('Tanaka Taro <taro@example.jp>')).toEqual([]);
+    expect(unprintableCharacters('か\u3099') /* combining dakuten */).toEqual([]);
+    expect(unprintableCharacters('山田😀😀太郎\u200d')).toEqual(['😀']);
+    expect(unprintableCharacters('👍🏻')).toEqual(['👍', '🏻']);
+    expect(unprintableMessage('氏名', ['😀'])).toBe(
+      '氏名に合意締結証明書に印字できない文字が含まれています: 「😀」（U+1F600）。絵文字などは使えません。別の文字に置き換えてください。',
+    );
   });
 });

@@ -74,3 +74,19 @@ describe('formatDateTimeJa', () => {
     expect(formatDateTimeJa(new Date('2026-04-01T05:07:00Z'))).toBe('2026年4月1日 14:07');
   });
 });
+
+describe('characters the 合意締結証明書 cannot print', () => {
+  it('are refused at entry with the field and the character named; every name character passes', () => {
+    const r = recipientInputSchema.safeParse({ name: '山田😀', email: 'a@example.jp', company: '株式会社🍣', title: '課長' });
+    expect(r.success).toBe(false);
+    const errors = fieldErrorsOf(r.error!);
+    expect(errors.name).toBe('氏名に合意締結証明書に印字できない文字が含まれています: 「😀」（U+1F600）。絵文字などは使えません。別の文字に置き換えてください。');
+    expect(errors.company).toContain('「🍣」（U+1F363）');
+    expect(errors.title).toBeUndefined();
+    const ok = recipientInputSchema.parse({ name: '𠮷田 髙橋', email: 'a@example.jp', company: '株式会社𡈽屋', title: '葛\u{E0100}城課長' });
+    expect(ok.name).toBe('𠮷田 髙橋');
+    const env = envelopeInputSchema.safeParse({ title: '契約🎉', counterparty: '㈱きれい✨' });
+    expect(env.success).toBe(false);
+    expect(Object.keys(fieldErrorsOf(env.error!)).sort()).toEqual(['counterparty', 'title']);
+  });
+});

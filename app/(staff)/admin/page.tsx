@@ -1,8 +1,10 @@
 import type { Metadata } from 'next';
 import { getOrganizationSettings, listUsers } from '@/lib/admin';
+import { getAuditVerificationStatus } from '@/lib/audit';
 import { formatDateTimeWithWareki } from '@/lib/format';
 import { getDb, getLocale, getRequestContext, getShowWareki, getTranslator, requireAdmin } from '../../_lib/server';
 import { CreateUserForm, SettingsForm, UserRowActions } from './AdminForms';
+import { AuditIntegrity } from './AuditIntegrity';
 
 export async function generateMetadata(): Promise<Metadata> {
   return { title: (await getTranslator())('admin.title') };
@@ -12,13 +14,14 @@ export async function generateMetadata(): Promise<Metadata> {
 export default async function AdminPage() {
   const actor = await requireAdmin();
   const db = getDb();
-  const [users, settings, locale, tr, wareki, ctx] = await Promise.all([
+  const [users, settings, locale, tr, wareki, ctx, auditStatus] = await Promise.all([
     listUsers(db, actor),
     getOrganizationSettings(db, actor),
     getLocale(),
     getTranslator(),
     getShowWareki(actor.organizationId),
     getRequestContext(),
+    getAuditVerificationStatus(db, actor.organizationId),
   ]);
   return (
     <>
@@ -67,6 +70,7 @@ export default async function AdminPage() {
         <h3 className="mb-2 text-lg font-bold">{tr('admin.create.title')}</h3>
         <CreateUserForm locale={locale} />
       </section>
+      <AuditIntegrity status={auditStatus} locale={locale} wareki={wareki} />
       <section aria-labelledby="admin-settings">
         <h2 id="admin-settings" className="mb-2 text-xl font-bold">
           {tr('admin.settings.title')}
