@@ -5,13 +5,16 @@
  *   version 2 (keyed, every new event):  hash = HMAC-SHA-256(auditChainKey, "v2" ␟ message)
  *   version 1 (events written before the keyed chain): hash = SHA-256(message)
  *
- * ␟ is U+001F, details are canonical JSON (sorted keys), createdAt is ISO 8601 in UTC. The key is
- * derived from the master key (`deriveKey('audit-chain')`), so whoever can write the database but
- * does not hold the master key cannot recompute a version-2 hash. Within an organisation versions
+ * ␟ is U+001F, details are canonical JSON (sorted keys), createdAt is ISO 8601 in UTC. The key is a
+ * random 32-byte key made once per database and stored wrapped by the master key (`audit_chain_keys`,
+ * with the wrapping key's id): whoever can write the database but does not hold the master key
+ * cannot recompute a version-2 hash, and a master-key rotation re-wraps the key instead of changing
+ * it, so events hashed before a rotation stay verifiable after it. Within an organisation versions
  * never go down: a version-1 event after a version-2 event is a break (a forger downgrading).
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { deriveKey } from '../pki';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Tx } from '../db';
+import { unwrapUnderMasterKey, wrapUnderMasterKey } from '../pki';
 
 export const AUDIT_HASH_VERSION = 2;
 const SEP = '\u001f';
@@ -56,9 +59,40 @@ function chainMessage(prevHash: string | null, e: ChainedFields): string {
   ].join(SEP);
 }
 
-/** The HMAC key of the chain (HKDF subkey of the master key). */
-export function auditChainKey(): Promise<Buffer> {
-  return deriveKey('audit-chain');
+const KEY_AAD = 'audit-chain-key';
+/** Unwrapped keys by their wrapped form (one database has one; tests use many). */
+const unwrapped = new Map<string, Promise<Buffer>>();
+
+/**
+ * The HMAC key of the chain: the database's `audit_chain_keys` row unwrapped with the master key it
+ * names (current or MASTER_KEY_PREVIOUS); created on first use (concurrent first uses agree).
+ */
+export async function auditChainKey(db: Tx): Promise<Buffer> {
+  let row = await db.auditChainKey.findUnique({ where: { id: 1 } });
+  if (!row) {
+    const { wrapped, masterKeyId } = await wrapUnderMasterKey(randomBytes(32), KEY_AAD);
+    await db.$executeRaw`INSERT INTO "audit_chain_keys" ("id", "wrapped_key", "master_key_id") VALUES (1, ${wrapped}, ${masterKeyId}) ON CONFLICT ("id") DO NOTHING`;
+    row = await db.auditChainKey.findUniqueOrThrow({ where: { id: 1 } });
+  }
+  const cacheKey = `${row.masterKeyId}:${row.wrappedKey}`;
+  let p = unwrapped.get(cacheKey);
+  if (!p) {
+    p = unwrapUnderMasterKey(row.wrappedKey, row.masterKeyId, KEY_AAD);
+    p.catch(() => unwrapped.delete(cacheKey));
+    unwrapped.set(cacheKey, p);
+  }
+  return p;
+}
+
+/** The chain key re-wrapped under the current master key, when it is wrapped by another (master-key rotation); null when nothing to do. */
+export async function rewrapAuditChainKey(db: Tx): Promise<{ from: string; to: string } | null> {
+  const row = await db.auditChainKey.findUnique({ where: { id: 1 } });
+  if (!row) return null;
+  const key = await unwrapUnderMasterKey(row.wrappedKey, row.masterKeyId, KEY_AAD);
+  const next = await wrapUnderMasterKey(key, KEY_AAD);
+  if (next.masterKeyId === row.masterKeyId) return null;
+  await db.auditChainKey.update({ where: { id: 1 }, data: { wrappedKey: next.wrapped, masterKeyId: next.masterKeyId } });
+  return { from: row.masterKeyId, to: next.masterKeyId };
 }
 
 /** The hash of an event under `version` (2 needs `key`); throws for an unknown version. */

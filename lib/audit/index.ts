@@ -15,7 +15,7 @@ import type { Db } from '../db';
 import { verifyAuditChainRange } from './verify';
 
 export { recordAudit, recordAuditNow, staffAuditFields, type AuditInput, type RequestContext } from './record';
-export { auditEventHash, auditChainKey, anchorImprint, AUDIT_HASH_VERSION, type ChainedFields } from './chain';
+export { auditEventHash, auditChainKey, rewrapAuditChainKey, anchorImprint, AUDIT_HASH_VERSION, type ChainedFields } from './chain';
 export { verifyAuditChainRange, CHAIN_PROBLEMS, type ChainBreak, type ChainProblem, type ChainReport, type VerifyRangeOptions } from './verify';
 export {
   verifyAndAnchorAuditChains,

@@ -43,7 +43,7 @@ export function staffAuditFields(actor: StaffActor, ctx: RequestContext & { now?
 
 /** Append one event. Must run inside a transaction (`db.$transaction(async (tx) => …)`). */
 export async function recordAudit(tx: Tx, input: AuditInput) {
-  const key = await auditChainKey();
+  const key = await auditChainKey(tx);
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${'audit:' + input.organizationId}, 0))`;
   const prev = await tx.auditEvent.findFirst({
     where: { organizationId: input.organizationId },

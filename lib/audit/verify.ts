@@ -113,7 +113,7 @@ async function defaultTrustAnchors(): Promise<Uint8Array[]> {
 /** Verify the organisation's events with ids in [fromId, toId] (default: all) and the anchors among them. */
 export async function verifyAuditChainRange(db: Tx, opts: VerifyRangeOptions): Promise<ChainReport> {
   const { organizationId } = opts;
-  const key = opts.key ?? (await auditChainKey());
+  const key = opts.key ?? (await auditChainKey(db));
   let anchorsPromise: Promise<Uint8Array[]> | undefined;
   const trustAnchors = () => {
     const t = opts.trustAnchors;

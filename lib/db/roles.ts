@@ -16,7 +16,7 @@ import pg from 'pg';
 import { migrate } from './migrate';
 
 /** Tables the application may only SELECT and INSERT (each also has an append-only trigger). */
-export const APPEND_ONLY_TABLES = ['audit_events', 'audit_verifications', 'envelope_corrections', 'archive_renewals'] as const;
+export const APPEND_ONLY_TABLES = ['audit_events', 'audit_verifications', 'audit_chain_keys', 'envelope_corrections', 'archive_renewals'] as const;
 
 /** The role name and password in a postgres:// URL. */
 export function urlRole(url: string): { user: string; password: string } {

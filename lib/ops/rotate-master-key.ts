@@ -8,6 +8,9 @@
  *   in the store never change. Batches of rows locked `FOR UPDATE SKIP LOCKED`, each committed, so an
  *   interrupted run loses nothing, a second run continues, and two runs at once do not collide; the
  *   master_key_id column is the progress marker.
+ * - audit_chain_keys: the 操作ログ chain's HMAC key is re-wrapped (the key itself never changes, so
+ *   events hashed before the rotation stay verifiable); needs the owner's connection (the application
+ *   role may not UPDATE that table).
  * - users.mfa_secret (AES-GCM under an HKDF subkey of the master key): decrypted with whichever key
  *   opens it and re-encrypted under the current key.
  * - the dev PKI's private keys (KEY_PROVIDER=dev; PKCS#8 files under a passphrase derived from the
@@ -24,7 +27,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { recordAuditNow } from '../audit';
+import { recordAuditNow, rewrapAuditChainKey } from '../audit';
 import { rewrapMfaSecret } from '../auth';
 import type { Db } from '../db';
 import { deriveKeyCandidates, devPkiDir, masterKeyId, previousMasterKeys } from '../pki';
@@ -50,6 +53,9 @@ export interface RotationResult {
   blobFailures: RotationFailure[];
   mfaSecretsRewrapped: number;
   mfaFailures: RotationFailure[];
+  /** The 操作ログ chain key was re-wrapped by this run. */
+  auditChainKeyRewrapped: boolean;
+  auditChainKeyFailure?: string;
   devPkiKeysReencrypted: number;
   devPkiFailures: RotationFailure[];
   /** stored_blobs rows still wrapped by another key after this run. */
@@ -217,7 +223,15 @@ export async function rotateMasterKey(db: Db, opts: RotationOptions = {}): Promi
 
   const devPki = await rotateDevPkiKeys(log);
   const mfa = await rotateMfaSecrets(db, batchSize);
-  const started = pendingBlobs.length > 0 || devPki.done > 0 || mfa.done > 0;
+  let auditKey: { from: string; to: string } | null = null;
+  let auditKeyFailure: string | undefined;
+  try {
+    auditKey = await rewrapAuditChainKey(db);
+  } catch (e) {
+    auditKeyFailure = reasonOf(e);
+    log(`warning: the 操作ログ chain key could not be re-wrapped: ${auditKeyFailure}`);
+  }
+  const started = pendingBlobs.length > 0 || devPki.done > 0 || mfa.done > 0 || auditKey !== null;
   if (started) {
     await auditAll(db, 'started', {
       toKeyId,
@@ -227,13 +241,15 @@ export async function rotateMasterKey(db: Db, opts: RotationOptions = {}): Promi
   }
   const blobs = await rotateBlobs(db, toKeyId, batchSize, opts.maxBatches ?? Number.POSITIVE_INFINITY, log);
   const remaining = await db.storedBlob.count({ where: { masterKeyId: { not: toKeyId } } });
-  const complete = remaining === 0 && blobs.failures.length === 0 && mfa.failures.length === 0 && devPki.failures.length === 0;
+  const complete =
+    remaining === 0 && blobs.failures.length === 0 && mfa.failures.length === 0 && devPki.failures.length === 0 && !auditKeyFailure;
   if (started && complete) {
     await auditAll(db, 'rotated', {
       toKeyId,
       fromKeyIds,
       blobsRewrapped: blobs.done,
       mfaSecretsRewrapped: mfa.done,
+      auditChainKeyRewrapped: auditKey !== null,
       devPkiKeysReencrypted: devPki.done,
     });
   }
@@ -244,6 +260,8 @@ export async function rotateMasterKey(db: Db, opts: RotationOptions = {}): Promi
     blobFailures: blobs.failures,
     mfaSecretsRewrapped: mfa.done,
     mfaFailures: mfa.failures,
+    auditChainKeyRewrapped: auditKey !== null,
+    auditChainKeyFailure: auditKeyFailure,
     devPkiKeysReencrypted: devPki.done,
     devPkiFailures: devPki.failures,
     remaining,

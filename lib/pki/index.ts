@@ -12,6 +12,8 @@ export {
   keyIdOf,
   masterKeyById,
   previousMasterKeys,
+  wrapUnderMasterKey,
+  unwrapUnderMasterKey,
 } from './master-key';
 export {
   createDevKeyProvider,

@@ -13,7 +13,7 @@
  * keys (comma-separated base64) that are still accepted for reading — `masterKeyById()` finds the key a
  * stored_blobs row names, `deriveKeyCandidates()` gives the subkeys of every accepted key (newest first).
  */
-import { createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getConfig } from '../config';
@@ -119,4 +119,30 @@ export async function deriveKey(purpose: string, length = 32): Promise<Buffer> {
  */
 export async function deriveKeyCandidates(purpose: string, length = 32): Promise<Buffer[]> {
   return [await deriveKey(purpose, length), ...[...previousMasterKeys().values()].map((k) => hkdf(k, purpose, length))];
+}
+
+/**
+ * A secret wrapped by the master key (AES-256-GCM, `aad` binds it to its purpose), with the key id
+ * recorded beside it so a rotation (npm run key:rotate) can re-wrap it and readers can open it with
+ * MASTER_KEY_PREVIOUS meanwhile. Base64 of iv ‖ tag ‖ ciphertext.
+ */
+export async function wrapUnderMasterKey(secret: Buffer, aad: string): Promise<{ wrapped: string; masterKeyId: string }> {
+  const mk = await getMasterKey();
+  const iv = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', mk, iv);
+  c.setAAD(Buffer.from(`tachiai-sign:${aad}`, 'utf8'));
+  const ct = Buffer.concat([c.update(secret), c.final()]);
+  return { wrapped: Buffer.concat([iv, c.getAuthTag(), ct]).toString('base64'), masterKeyId: keyIdOf(mk) };
+}
+
+/** The secret of `wrapUnderMasterKey`; throws when the key `masterKeyId` is not configured or the value was altered. */
+export async function unwrapUnderMasterKey(wrapped: string, masterKeyId: string, aad: string): Promise<Buffer> {
+  const mk = await masterKeyById(masterKeyId);
+  if (!mk) throw new Error(`master key ${masterKeyId} is not configured (MASTER_KEY / MASTER_KEY_PREVIOUS)`);
+  const raw = Buffer.from(wrapped, 'base64');
+  if (raw.length < 12 + 16 + 1) throw new Error('wrapped secret has a bad length');
+  const d = createDecipheriv('aes-256-gcm', mk, raw.subarray(0, 12));
+  d.setAAD(Buffer.from(`tachiai-sign:${aad}`, 'utf8'));
+  d.setAuthTag(raw.subarray(12, 28));
+  return Buffer.concat([d.update(raw.subarray(28)), d.final()]);
 }

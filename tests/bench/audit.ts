@@ -38,7 +38,7 @@ export default async function bench(): Promise<void> {
     console.log(`audit.record.ms_per_event: ${((performance.now() - t0) / n).toFixed(2)} ms`);
 
     // Bulk: continue the chain with precomputed keyed rows.
-    const key = await auditChainKey();
+    const key = await auditChainKey(db);
     const last = await db.auditEvent.findFirstOrThrow({ where: { organizationId: org.id }, orderBy: { id: 'desc' } });
     let prev: string | null = last.hash;
     const owner = new pg.Client({ connectionString: server.urlFor('bench') });

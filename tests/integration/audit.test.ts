@@ -141,7 +141,7 @@ describe('the keyed chain', () => {
     await events(org.id, 3);
     const rows = await t.prisma.auditEvent.findMany({ where: { organizationId: org.id }, orderBy: { id: 'asc' } });
     expect(rows.map((r) => r.hashVersion)).toEqual([2, 2, 2]);
-    const key = await auditChainKey();
+    const key = await auditChainKey(t.prisma);
     const { createHmac } = await import('node:crypto');
     const msg = [
       '', org.id, '', 'system', '', '', 'test.event', '', '', '{"i":0,"名前":"𠮷田"}', rows[0].createdAt.toISOString(),
@@ -250,7 +250,7 @@ describe('the daily verification and its RFC 3161 anchors', () => {
     const anchor = await t.prisma.auditVerification.findFirstOrThrow({ where: { organizationId: org.id } });
     await events(org.id, 5);
     const target = await firstEventId(org.id, 7);
-    const key = await auditChainKey();
+    const key = await auditChainKey(t.prisma);
     await superuserRewrite(org.id, target, (r) => (r.details = { i: 'changed' }), withStolenKey(key));
 
     const r = await verifyAuditChainRange(t.prisma, { organizationId: org.id, trustAnchors });

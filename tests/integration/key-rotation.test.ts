@@ -97,18 +97,20 @@ describe('master-key rotation', () => {
 
     // --- an interrupted run: one batch of 3, then stop
     const logs: string[] = [];
-    const r1 = await rotateMasterKey(db, { batchSize: 3, maxBatches: 1, log: (m) => logs.push(m) });
-    expect(r1).toMatchObject({ toKeyId: id2, fromKeyIds: [id1], blobsRewrapped: 3, mfaSecretsRewrapped: 1, devPkiKeysReencrypted: 3, complete: false });
+    const r1 = await rotateMasterKey(t.owner, { batchSize: 3, maxBatches: 1, log: (m) => logs.push(m) });
+    expect(r1).toMatchObject({ toKeyId: id2, fromKeyIds: [id1], blobsRewrapped: 3, mfaSecretsRewrapped: 1, auditChainKeyRewrapped: true, devPkiKeysReencrypted: 3, complete: false });
+    // the 操作ログ chain key is re-wrapped, not replaced: events hashed under K1's wrapping stay verifiable
+    expect((await db.auditChainKey.findUniqueOrThrow({ where: { id: 1 } })).masterKeyId).toBe(id2);
     expect(r1.remaining).toBe(all.length - 3);
     // --- two runs at once finish it without colliding
-    const [ra, rb] = await Promise.all([rotateMasterKey(db, { batchSize: 2 }), rotateMasterKey(db, { batchSize: 2 })]);
+    const [ra, rb] = await Promise.all([rotateMasterKey(t.owner, { batchSize: 2 }), rotateMasterKey(t.owner, { batchSize: 2 })]);
     expect(ra.blobsRewrapped + rb.blobsRewrapped).toBe(all.length - 3);
     expect([...ra.blobFailures, ...rb.blobFailures]).toEqual([]);
     expect(ra.complete || rb.complete).toBe(true); // whichever finished last saw nothing left
     expect((await masterKeyStatus(db)).blobsByKeyId).toEqual({ [id2]: all.length + 1 });
     // --- a re-run has nothing to do and records nothing
     const eventsBefore = await db.auditEvent.count({ where: { organizationId: org.id } });
-    const r3 = await rotateMasterKey(db);
+    const r3 = await rotateMasterKey(t.owner);
     expect(r3).toMatchObject({ blobsRewrapped: 0, mfaSecretsRewrapped: 0, devPkiKeysReencrypted: 0, remaining: 0, complete: true });
     expect(await db.auditEvent.count({ where: { organizationId: org.id } })).toBe(eventsBefore);
 
@@ -153,7 +155,8 @@ describe('master-key rotation', () => {
     // with K2 as the previous key the CLI completes it
     const out = await run('npx', ['tsx', 'scripts/rotate-master-key.ts', '--batch', '4'], {
       cwd: root,
-      env: { ...process.env, DATABASE_URL: t.url, MASTER_KEY: K3, MASTER_KEY_PREVIOUS: `${K1},${K2}` },
+      // as an operator runs it: the owner's connection (the app role may not re-wrap the 操作ログ chain key)
+      env: { ...process.env, DATABASE_URL: t.url, MIGRATION_DATABASE_URL: t.ownerUrl, MASTER_KEY: K3, MASTER_KEY_PREVIOUS: `${K1},${K2}` },
     });
     expect(out.stdout).toContain('rotation complete');
     const status = await run('npx', ['tsx', 'scripts/rotate-master-key.ts', '--status'], {
